@@ -1,0 +1,68 @@
+// Package execute runs calls against a chain's nodes: it picks a node that
+// can answer (healthy, in sync, has the block), enforces the deadline,
+// retries on another node when the error type allows it, never sends a
+// write twice once it may have reached a node, and splits batches by group
+// and merges the answers back in order.
+package execute
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/rpcgate/rpcgate/internal/node"
+)
+
+// Gateway error codes, in the JSON-RPC server-error range. README lists
+// them with their HTTP statuses.
+const (
+	CodeUnknownChain = -32001 // HTTP 404
+	CodeNoNode       = -32002 // HTTP 503: no usable node in the group or its fallbacks
+	CodeTimeout      = -32003 // HTTP 504: the deadline passed before any node answered
+	CodeUpstream     = -32004 // HTTP 502: every attempt failed
+	CodeLimited      = -32005 // HTTP 429: a rate limit or quota (EIP-1474 "limit exceeded")
+	CodeUnauthorized = -32006 // HTTP 401: missing, unknown or disabled API key
+	CodeForbidden    = -32007 // HTTP 403: the key's plan does not cover this chain
+	CodeOverloaded   = -32008 // HTTP 503: load shed (queues full, or the deadline cannot be met)
+)
+
+// Error is an answer the gateway makes itself because no node answered.
+type Error struct {
+	Code       int
+	HTTPStatus int
+	Message    string
+	// RetryAfter, in seconds, is sent as Retry-After when > 0.
+	RetryAfter int
+}
+
+func (e *Error) Error() string  { return e.Message }
+func (e *Error) ErrorCode() int { return e.Code }
+
+var errNoNode = &Error{Code: CodeNoNode, HTTPStatus: http.StatusServiceUnavailable,
+	Message: "no healthy node available for this request", RetryAfter: 1}
+
+// gatewayError turns the last upstream failure into the client's answer.
+// The text names nodes, never their URLs.
+func gatewayError(ctx context.Context, last error, writeUnknown bool) *Error {
+	if last == nil {
+		return errNoNode
+	}
+	ne, ok := node.AsError(last)
+	switch {
+	case writeUnknown:
+		return &Error{Code: CodeUpstream, HTTPStatus: http.StatusBadGateway,
+			Message: "write may have reached a node but no answer came back (" + last.Error() + "); not retried to avoid sending it twice"}
+	case ok && ne.Kind == node.KindQueueFull:
+		return &Error{Code: CodeOverloaded, HTTPStatus: http.StatusServiceUnavailable,
+			Message: "all nodes are busy (queues full); try again shortly", RetryAfter: 1}
+	case ok && ne.Kind == node.KindShed:
+		return &Error{Code: CodeOverloaded, HTTPStatus: http.StatusServiceUnavailable,
+			Message: "all nodes are busy: no worker slot before the request's deadline; try again shortly", RetryAfter: 1}
+	case ok && ne.Kind == node.KindTimeout, errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &Error{Code: CodeTimeout, HTTPStatus: http.StatusGatewayTimeout,
+			Message: "request deadline exceeded (last attempt: " + last.Error() + ")"}
+	default:
+		return &Error{Code: CodeUpstream, HTTPStatus: http.StatusBadGateway,
+			Message: "all attempts failed (last: " + last.Error() + ")"}
+	}
+}

@@ -1,0 +1,113 @@
+package frontend
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/evm"
+	"github.com/rpcgate/rpcgate/internal/execute"
+	"github.com/rpcgate/rpcgate/internal/fleet"
+	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/ratelimit"
+	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/telemetry"
+	"github.com/rpcgate/rpcgate/internal/tenant"
+)
+
+// benchServer builds a server whose nodes are never contacted: the
+// benchmarks measure decode, route and encode without the upstream.
+func benchServer(tb testing.TB) (*Server, *fleet.Chain) {
+	cfg, err := config.Parse("bench.yaml", []byte(`
+chains:
+  eth:
+    chain_id: 1337
+    methods: {deny: ["admin_*"]}
+    nodes: {a: {url: "http://127.0.0.1:1"}, b: {url: "http://127.0.0.1:1"}}
+    groups:
+      default: {nodes: [a]}
+      logs: {methods: [eth_getLogs, "debug_*"], nodes: [b], fallback: default}
+`), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := telemetry.NewMetrics("bench")
+	log := slog.New(slog.DiscardHandler)
+	c, err := fleet.NewChain("eth", fleet.SpecOf(cfg.Chains["eth"], cfg.Limits), log, m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
+	s := New(chains, execute.New(log), cfg.Limits, log, m)
+	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.SetTenancy(&Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
+		Usage: tenant.NewMemoryUsage(), Metrics: NewTenancyMetrics(m.Registry), Now: time.Now})
+	return s, c
+}
+
+// BenchmarkHandlerDenied runs a whole request through the handler (body
+// read, decode, chain and group resolution, policy, error encoding).
+func BenchmarkHandlerDenied(b *testing.B) {
+	s, _ := benchServer(b)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"admin_nodeInfo","params":[]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/eth", bytes.NewReader(body))
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkRouteSingle is the per-call routing work: decode, chain, group,
+// block requirement and write check.
+func BenchmarkRouteSingle(b *testing.B) {
+	s, c := benchServer(b)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x10",false]}`)
+	reqs := make([]jsonrpc.Request, 0, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		ch, _, ok := s.chains.Load().Resolve("x", "/eth")
+		rs, _, err := jsonrpc.DecodeInto(reqs[:0], body, 1000)
+		if !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		if g := ch.Group(rs[0].Method); g == nil || !ch.Allowed(rs[0].Method) || c.IsWrite(rs[0].Method) {
+			b.Fatal("route")
+		}
+		if evm.Block(rs[0].Method, rs[0].Params).Kind != evm.BlockNumber {
+			b.Fatal("block")
+		}
+	}
+}
+
+// BenchmarkEncodeBatchAnswer splices 100 node answers back under client ids.
+func BenchmarkEncodeBatchAnswer(b *testing.B) {
+	raw := []byte(`{"jsonrpc":"2.0","id":17,"result":"0x1234"}`)
+	r, err := jsonrpc.ScanResponse(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := []byte(`"client-id"`)
+	out := make([]byte, 0, 8<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = append(out[:0], '[')
+		for i := 0; i < 100; i++ {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = jsonrpc.SpliceID(r.Raw, r.IDStart, r.IDEnd, id, out)
+		}
+		out = append(out, ']')
+	}
+}

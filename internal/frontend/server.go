@@ -1,0 +1,345 @@
+// Package frontend is the public HTTP listener: it reads and bounds client
+// bodies, resolves the chain, decodes JSON-RPC, hands calls to the
+// executor and writes answers with the right HTTP status. Every request
+// ends in one log line and its metrics.
+package frontend
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/execute"
+	"github.com/rpcgate/rpcgate/internal/fleet"
+	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/telemetry"
+	"github.com/rpcgate/rpcgate/internal/tenant"
+)
+
+// Server serves JSON-RPC over HTTP for every configured chain.
+type Server struct {
+	chains  atomic.Pointer[route.Chains[*fleet.Chain]]
+	limits  atomic.Pointer[config.Limits]
+	exec    *execute.Executor
+	log     *slog.Logger
+	metrics *telemetry.Metrics
+	ready   atomic.Bool
+	active  atomic.Int64 // JSON-RPC requests being served
+	extra   http.Handler // status page and other public GET pages; may be nil
+	tenancy *Tenancy
+}
+
+// New returns a server for chains.
+func New(chains *route.Chains[*fleet.Chain], exec *execute.Executor, limits config.Limits, log *slog.Logger, m *telemetry.Metrics) *Server {
+	s := &Server{exec: exec, log: log, metrics: m}
+	s.chains.Store(chains)
+	s.limits.Store(&limits)
+	s.ready.Store(true)
+	return s
+}
+
+// SetChains swaps the chain table (config reload).
+func (s *Server) SetChains(c *route.Chains[*fleet.Chain]) { s.chains.Store(c) }
+
+// SetLimits swaps the request limits (config reload).
+func (s *Server) SetLimits(l config.Limits) { s.limits.Store(&l) }
+
+// SetPages mounts handlers for GET pages (e.g. /status) on the public
+// listener.
+func (s *Server) SetPages(h http.Handler) { s.extra = h }
+
+// SetTenancy installs the tenant stage (keys, plans, limits, usage).
+// Must be called before serving.
+func (s *Server) SetTenancy(t *Tenancy) { s.tenancy = t }
+
+// InFlight is the number of JSON-RPC requests being served now.
+func (s *Server) InFlight() int64 { return s.active.Load() }
+
+// SetReady flips /readyz (false from the moment shutdown starts).
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/healthz":
+		io.WriteString(w, "ok\n")
+		return
+	case r.URL.Path == "/readyz":
+		s.readyz(w)
+		return
+	case s.extra != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && isPage(r.URL.Path):
+		s.extra.ServeHTTP(w, r)
+		return
+	}
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	rec := record{start: time.Now(), id: requestID(r.Header.Get("X-Request-ID"))}
+	h := w.Header()
+	h["X-Request-Id"] = []string{rec.id}
+	h["Access-Control-Allow-Origin"] = star
+	h["Access-Control-Expose-Headers"] = exposeHeaders
+	s.serve(w, r, &rec)
+	s.finish(r, &rec)
+}
+
+func isPage(p string) bool {
+	return p == "/status" || p == "/status.json" || strings.HasPrefix(p, "/status/")
+}
+
+func (s *Server) readyz(w http.ResponseWriter) {
+	if !s.ready.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	for _, c := range s.chains.Load().Values() {
+		if !c.Warm() {
+			http.Error(w, "checking nodes of chain "+c.Name, http.StatusServiceUnavailable)
+			return
+		}
+	}
+	io.WriteString(w, "ready\n")
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *record) {
+	h := w.Header()
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		h["Access-Control-Allow-Methods"] = allowMethods
+		h["Access-Control-Allow-Headers"] = allowHeaders
+		h["Access-Control-Max-Age"] = maxAge
+		rec.status = http.StatusNoContent
+		w.WriteHeader(rec.status)
+		return
+	default:
+		h["Allow"] = allowMethods
+		rec.error(w, http.StatusMethodNotAllowed, nil, jsonrpc.CodeInvalidRequest, "JSON-RPC requests must use POST", 0)
+		return
+	}
+	chains := s.chains.Load()
+	chain, rest, ok := chains.Resolve(r.Host, r.URL.Path)
+	if !ok || strings.Contains(strings.TrimSuffix(rest, "/"), "/") {
+		rec.error(w, http.StatusNotFound, nil, execute.CodeUnknownChain,
+			"unknown chain path "+strconv.Quote(r.URL.Path)+"; available: /"+strings.Join(chains.Names(), ", /"), 0)
+		return
+	}
+	rec.chain = chain
+	id, ok := s.tenancy.identify(w, r, chain.Name, chain.KeysMode(), strings.TrimSuffix(rest, "/"), rec)
+	if !ok {
+		return
+	}
+	limits := s.limits.Load()
+	if r.ContentLength > limits.MaxBodyBytes {
+		rec.tooLarge(w, limits.MaxBodyBytes)
+		return
+	}
+	bp := bodyPool.Get().(*[]byte)
+	defer putBuf(&bodyPool, bp)
+	body, err := readBody(r.Body, (*bp)[:0], limits.MaxBodyBytes)
+	*bp = body[:0]
+	if err == errBodyTooLarge {
+		rec.tooLarge(w, limits.MaxBodyBytes)
+		return
+	}
+	if err != nil {
+		rec.error(w, http.StatusBadRequest, nil, jsonrpc.CodeParse, "could not read request body", 0)
+		return
+	}
+	rp := reqPool.Get().(*[]jsonrpc.Request)
+	defer func() {
+		if cap(*rp) <= maxPooledBatch {
+			clear((*rp)[:cap(*rp)]) // drop references into the old body
+			reqPool.Put(rp)
+		}
+	}()
+	reqs, batch, derr := jsonrpc.DecodeInto((*rp)[:0], body, limits.MaxBatch)
+	*rp = reqs[:0]
+	if derr != nil {
+		rec.error(w, http.StatusBadRequest, nil, derr.Code, derr.Message, 0)
+		return
+	}
+	if batch {
+		s.serveBatch(w, r, chain, id, reqs, rec)
+		return
+	}
+	s.serveSingle(w, r, chain, id, &reqs[0], body, rec)
+}
+
+func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, c *fleet.Chain, id tenant.Identity, req *jsonrpc.Request, body []byte, rec *record) {
+	if req.Err != nil {
+		rec.error(w, http.StatusBadRequest, req.ID, req.Err.Code, req.Err.Message, 0)
+		return
+	}
+	rec.method = c.MetricMethod(req.Method)
+	rec.methods = req.Method
+	g := c.Group(req.Method)
+	rec.group = g.Name
+	if !id.MethodAllowed(req.Method) {
+		g.Count(rec.method, fleet.OutcomeDenied)
+		if req.IsNotification() {
+			rec.noContent(w)
+			return
+		}
+		rec.error(w, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, planDenied(req.Method, id.Plan), 0)
+		return
+	}
+	if !c.Allowed(req.Method) {
+		g.Count(rec.method, fleet.OutcomeDenied)
+		if req.IsNotification() {
+			rec.noContent(w)
+			return
+		}
+		rec.error(w, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, methodDenied(req.Method), 0)
+		return
+	}
+	cost := s.tenancy.Resolver.Cost(req.Method)
+	if !s.tenancy.admit(r.Context(), w, id, c.Name, cost, req.ID, rec) {
+		return
+	}
+	ans := s.exec.Single(r.Context(), c, g, classOf(id), req, body)
+	defer ans.Release()
+	s.tenancy.account(r.Context(), id, req.Method, cost)
+	rec.node, rec.attempts = ans.Node, ans.Attempts
+	if ans.Err != nil {
+		g.Count(rec.method, fleet.OutcomeFailed)
+		if req.IsNotification() {
+			rec.noContent(w)
+			return
+		}
+		rec.error(w, ans.Err.HTTPStatus, req.ID, ans.Err.Code, ans.Err.Message, ans.Err.RetryAfter)
+		return
+	}
+	g.Count(rec.method, fleet.OutcomeOK)
+	if req.IsNotification() {
+		rec.noContent(w)
+		return
+	}
+	rec.json(w, http.StatusOK, ans.Body)
+}
+
+func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c *fleet.Chain, id tenant.Identity, reqs []jsonrpc.Request, rec *record) {
+	s.metrics.BatchSize.WithLabelValues(c.Name).Observe(float64(len(reqs)))
+	rec.method, rec.batch = "batch", len(reqs)
+	items := make([]execute.Item, len(reqs))
+	var names strings.Builder
+	cost := 0
+	for i := range reqs {
+		req := &reqs[i]
+		items[i].Req = req
+		if req.Err == nil && i < maxLoggedMethods {
+			if i > 0 {
+				names.WriteByte(',')
+			}
+			names.WriteString(req.Method)
+		}
+		switch {
+		case req.Err != nil:
+			items[i].Pre = req.Err
+		case !id.MethodAllowed(req.Method):
+			c.Group(req.Method).Count(c.MetricMethod(req.Method), fleet.OutcomeDenied)
+			items[i].Pre = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: planDenied(req.Method, id.Plan)}
+		case !c.Allowed(req.Method):
+			c.Group(req.Method).Count(c.MetricMethod(req.Method), fleet.OutcomeDenied)
+			items[i].Pre = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: methodDenied(req.Method)}
+		default:
+			items[i].Group = c.Group(req.Method)
+			cost += s.tenancy.Resolver.Cost(req.Method)
+		}
+	}
+	if len(reqs) > maxLoggedMethods {
+		names.WriteString(",…")
+	}
+	rec.methods = names.String()
+	if !s.tenancy.admit(r.Context(), w, id, c.Name, cost, nil, rec) {
+		return
+	}
+	res := s.exec.Batch(r.Context(), c, classOf(id), items)
+	defer res.Release()
+	for i := range items {
+		if it := &items[i]; it.Group != nil {
+			it.Group.Count(c.MetricMethod(it.Req.Method), it.Outcome())
+			s.tenancy.account(r.Context(), id, it.Req.Method, s.tenancy.Resolver.Cost(it.Req.Method))
+		}
+	}
+	rec.node, rec.attempts = res.Nodes(), res.Attempts()
+	ob := outPool.Get().(*[]byte)
+	defer putBuf(&outPool, ob)
+	out, any := res.AppendTo((*ob)[:0])
+	*ob = out[:0]
+	if !any {
+		rec.noContent(w)
+		return
+	}
+	rec.json(w, http.StatusOK, out)
+}
+
+// finish writes the request's log line and duration metric.
+func (s *Server) finish(r *http.Request, rec *record) {
+	d := time.Since(rec.start)
+	chain := ""
+	if rec.chain != nil {
+		chain = rec.chain.Name
+		if rec.method != "" {
+			s.metrics.Duration.WithLabelValues(chain, rec.method).Observe(d.Seconds())
+		}
+	}
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", rec.id),
+		slog.String("chain", chain),
+		slog.String("group", rec.group),
+		slog.String("key", rec.key),
+		slog.String("plan", rec.plan),
+		slog.String("methods", rec.methods),
+		slog.Int("batch", rec.batch),
+		slog.String("node", rec.node),
+		slog.Int("attempts", rec.attempts),
+		slog.Int("status", rec.status),
+		slog.Int("code", rec.code),
+		slog.Duration("duration", d),
+		slog.Int("bytes", rec.bytes),
+		slog.String("remote", r.RemoteAddr),
+	)
+}
+
+// maxLoggedMethods bounds the method list a batch's log line carries.
+const maxLoggedMethods = 10
+
+func methodDenied(m string) string {
+	return "the method " + m + " does not exist/is not available"
+}
+
+// Buffers larger than this are left to the garbage collector instead of
+// the pool, so one 10 MiB body does not stay resident per pooled buffer.
+const (
+	maxPooledBuf   = 256 << 10
+	maxPooledBatch = 1024
+)
+
+func putBuf(p *sync.Pool, b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		p.Put(b)
+	}
+}
+
+var (
+	star          = []string{"*"}
+	allowMethods  = []string{"POST, OPTIONS"}
+	allowHeaders  = []string{"Content-Type, Authorization, X-Api-Key, X-Request-ID"}
+	exposeHeaders = []string{"X-Request-ID, Retry-After"}
+	maxAge        = []string{"86400"}
+	jsonCT        = []string{"application/json"}
+
+	bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	outPool  = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	reqPool  = sync.Pool{New: func() any { r := make([]jsonrpc.Request, 0, 4); return &r }}
+)

@@ -1,0 +1,59 @@
+// Package status serves the public status page: an HTML page (assets
+// embedded from package web) and the JSON it renders, /status.json, built
+// from the gateway's live view of each chain plus uptime and incidents
+// computed from the node-event history.
+//
+// Nothing here may reveal how nodes are reached: the views carry no URL,
+// header or address, only names an operator chose for the public.
+package status
+
+import "time"
+
+// Node states as shown on the page.
+const (
+	StateOK         = "ok"
+	StateLagging    = "lagging"
+	StateEjected    = "ejected"
+	StateDraining   = "draining"
+	StateWrongChain = "wrong-chain"
+	StateUnknown    = "unknown"
+)
+
+// NodeView is the public picture of one node. Keep it free of URLs and
+// headers: it is published as is.
+type NodeView struct {
+	Name  string
+	State string // one of the State* constants
+	Head  uint64
+	Lag   uint64 // blocks behind the chain's best head
+	// LatencyP50 and LatencyP99 are response-time estimates; zero means
+	// unknown and is shown as such.
+	LatencyP50, LatencyP99 time.Duration
+	InFlight               int64
+	ErrorRate              float64 // failed ÷ all upstream calls, 0..1
+}
+
+// ChainView is the public picture of one chain.
+type ChainView struct {
+	Name     string
+	BestHead uint64
+	Up       int // nodes that serve traffic now
+	Total    int
+	Nodes    []NodeView
+}
+
+// isUp says whether a node in state s counts as available for uptime and
+// incidents, and known is false for a state that says nothing yet
+// (unknown: not verified). Lagging and draining nodes are alive (one is
+// catching up, the other was taken out by the operator), so they are not
+// incidents; ejected and wrong-chain nodes are.
+func isUp(s string) (up, known bool) {
+	switch s {
+	case StateOK, StateLagging, StateDraining:
+		return true, true
+	case StateEjected, StateWrongChain:
+		return false, true
+	default:
+		return false, false
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package e2e
+
+// raceEnabled mirrors the test binary's -race into the gateway build.
+const raceEnabled = true
