@@ -72,7 +72,7 @@ func (s *keysServer) expect(method, path, body string, status int) string {
 }
 
 func (s *keysServer) resolve(secret string) error {
-	_, err := s.res.Resolve(httptest.NewRequest(http.MethodPost, "/eth", nil), "eth", "", secret)
+	_, err := s.res.Resolve(tenant.HTTP(httptest.NewRequest(http.MethodPost, "/eth", nil)), "eth", "", secret)
 	return err
 }
 

@@ -29,35 +29,34 @@ type record struct {
 	bytes    int
 }
 
-func (rec *record) json(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = jsonCT
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(status)
-	w.Write(body)
+func (rec *record) json(x exchange, status int, body []byte) {
+	if body == nil {
+		body = []byte{}
+	}
+	x.send(status, body)
 	rec.status, rec.bytes = status, len(body)
 }
 
-func (rec *record) noContent(w http.ResponseWriter) {
+func (rec *record) noContent(x exchange) {
 	rec.status = http.StatusNoContent
-	w.WriteHeader(rec.status)
+	x.send(rec.status, nil)
 }
 
 // error answers with a JSON-RPC error object; id is the raw client id (nil
 // answers null).
-func (rec *record) error(w http.ResponseWriter, status int, id []byte, code int, msg string, retryAfter int) {
+func (rec *record) error(x exchange, status int, id []byte, code int, msg string, retryAfter int) {
 	if id == nil {
 		id = []byte("null")
 	}
 	if retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		x.setHeader("Retry-After", strconv.Itoa(retryAfter))
 	}
 	rec.code = code
-	rec.json(w, status, jsonrpc.AppendError(nil, id, code, msg, nil))
+	rec.json(x, status, jsonrpc.AppendError(nil, id, code, msg, nil))
 }
 
-func (rec *record) tooLarge(w http.ResponseWriter, limit int64) {
-	rec.error(w, http.StatusRequestEntityTooLarge, nil, jsonrpc.CodeInvalidRequest,
+func (rec *record) tooLarge(x exchange, limit int64) {
+	rec.error(x, http.StatusRequestEntityTooLarge, nil, jsonrpc.CodeInvalidRequest,
 		"request body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes", 0)
 }
 

@@ -5,7 +5,7 @@
 package frontend
 
 import (
-	"io"
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,6 +21,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/rpcgate/rpcgate/internal/tenant"
+	"github.com/valyala/fasthttp"
 )
 
 // Server serves JSON-RPC over HTTP for every configured chain.
@@ -31,14 +32,16 @@ type Server struct {
 	log     *slog.Logger
 	metrics *telemetry.Metrics
 	ready   atomic.Bool
-	active  atomic.Int64 // JSON-RPC requests being served
-	extra   http.Handler // status page and other public GET pages; may be nil
+	active  atomic.Int64            // JSON-RPC requests being served
+	extra   http.Handler            // status page and other public GET pages; may be nil
+	pages   fasthttp.RequestHandler // extra, adapted for the public listener
+	base    context.Context         // parent of the public listener's request contexts
 	tenancy *Tenancy
 }
 
 // New returns a server for chains.
 func New(chains *route.Chains[*fleet.Chain], exec *execute.Executor, limits config.Limits, log *slog.Logger, m *telemetry.Metrics) *Server {
-	s := &Server{exec: exec, log: log, metrics: m}
+	s := &Server{exec: exec, log: log, metrics: m, base: context.Background()}
 	s.chains.Store(chains)
 	s.limits.Store(&limits)
 	s.ready.Store(true)
@@ -53,7 +56,12 @@ func (s *Server) SetLimits(l config.Limits) { s.limits.Store(&l) }
 
 // SetPages mounts handlers for GET pages (e.g. /status) on the public
 // listener.
-func (s *Server) SetPages(h http.Handler) { s.extra = h }
+func (s *Server) SetPages(h http.Handler) { s.extra, s.pages = h, pagesHandler(h) }
+
+// SetBaseContext sets the context the public listener's requests derive
+// from: cancelling it abandons the requests still in flight (the end of a
+// shutdown). Must be called before serving.
+func (s *Server) SetBaseContext(ctx context.Context) { s.base = ctx }
 
 // SetTenancy installs the tenant stage (keys, plans, limits, usage).
 // Must be called before serving.
@@ -65,91 +73,72 @@ func (s *Server) InFlight() int64 { return s.active.Load() }
 // SetReady flips /readyz (false from the moment shutdown starts).
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.URL.Path == "/healthz":
-		io.WriteString(w, "ok\n")
-		return
-	case r.URL.Path == "/readyz":
-		s.readyz(w)
-		return
-	case s.extra != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && isPage(r.URL.Path):
-		s.extra.ServeHTTP(w, r)
-		return
-	}
+// handle serves one request that is not a page: the JSON-RPC flow, its
+// log line and its metrics. clientID is the client's X-Request-ID.
+func (s *Server) handle(x exchange, clientID string) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
-	rec := record{start: time.Now(), id: requestID(r.Header.Get("X-Request-ID"))}
-	h := w.Header()
-	h["X-Request-Id"] = []string{rec.id}
-	h["Access-Control-Allow-Origin"] = star
-	h["Access-Control-Expose-Headers"] = exposeHeaders
-	s.serve(w, r, &rec)
-	s.finish(r, &rec)
+	rec := record{start: time.Now(), id: requestID(clientID)}
+	x.setHeader("X-Request-Id", rec.id)
+	x.setHeader("Access-Control-Allow-Origin", "*")
+	x.setHeader("Access-Control-Expose-Headers", exposeHeaders)
+	s.serve(x, &rec)
+	s.finish(x, &rec)
 }
 
 func isPage(p string) bool {
 	return p == "/status" || p == "/status.json" || strings.HasPrefix(p, "/status/")
 }
 
-func (s *Server) readyz(w http.ResponseWriter) {
+// readiness is /readyz: ready once every chain has checked its nodes, and
+// until shutdown starts.
+func (s *Server) readiness() (bool, string) {
 	if !s.ready.Load() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+		return false, "shutting down"
 	}
 	for _, c := range s.chains.Load().Values() {
 		if !c.Warm() {
-			http.Error(w, "checking nodes of chain "+c.Name, http.StatusServiceUnavailable)
-			return
+			return false, "checking nodes of chain " + c.Name
 		}
 	}
-	io.WriteString(w, "ready\n")
+	return true, "ready"
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *record) {
-	h := w.Header()
-	switch r.Method {
+func (s *Server) serve(x exchange, rec *record) {
+	switch x.method() {
 	case http.MethodPost:
 	case http.MethodOptions:
-		h["Access-Control-Allow-Methods"] = allowMethods
-		h["Access-Control-Allow-Headers"] = allowHeaders
-		h["Access-Control-Max-Age"] = maxAge
-		rec.status = http.StatusNoContent
-		w.WriteHeader(rec.status)
+		x.setHeader("Access-Control-Allow-Methods", allowMethods)
+		x.setHeader("Access-Control-Allow-Headers", allowHeaders)
+		x.setHeader("Access-Control-Max-Age", maxAge)
+		rec.noContent(x)
 		return
 	default:
-		h["Allow"] = allowMethods
-		rec.error(w, http.StatusMethodNotAllowed, nil, jsonrpc.CodeInvalidRequest, "JSON-RPC requests must use POST", 0)
+		x.setHeader("Allow", allowMethods)
+		rec.error(x, http.StatusMethodNotAllowed, nil, jsonrpc.CodeInvalidRequest, "JSON-RPC requests must use POST", 0)
 		return
 	}
 	chains := s.chains.Load()
-	chain, rest, ok := chains.Resolve(r.Host, r.URL.Path)
+	path := x.path()
+	chain, rest, ok := chains.Resolve(x.host(), path)
 	if !ok || strings.Contains(strings.TrimSuffix(rest, "/"), "/") {
-		rec.error(w, http.StatusNotFound, nil, execute.CodeUnknownChain,
-			"unknown chain path "+strconv.Quote(r.URL.Path)+"; available: /"+strings.Join(chains.Names(), ", /"), 0)
+		rec.error(x, http.StatusNotFound, nil, execute.CodeUnknownChain,
+			"unknown chain path "+strconv.Quote(path)+"; available: /"+strings.Join(chains.Names(), ", /"), 0)
 		return
 	}
 	rec.chain = chain
-	id, ok := s.tenancy.identify(w, r, chain.Name, chain.KeysMode(), strings.TrimSuffix(rest, "/"), rec)
+	id, ok := s.tenancy.identify(x, chain.Name, chain.KeysMode(), strings.TrimSuffix(rest, "/"), rec)
 	if !ok {
 		return
 	}
 	limits := s.limits.Load()
-	if r.ContentLength > limits.MaxBodyBytes {
-		rec.tooLarge(w, limits.MaxBodyBytes)
-		return
-	}
-	bp := bodyPool.Get().(*[]byte)
-	defer putBuf(&bodyPool, bp)
-	body, err := readBody(r.Body, (*bp)[:0], limits.MaxBodyBytes)
-	*bp = body[:0]
-	if err == errBodyTooLarge {
-		rec.tooLarge(w, limits.MaxBodyBytes)
+	body, err := x.body(limits.MaxBodyBytes)
+	if err == errBodyTooLarge || int64(len(body)) > limits.MaxBodyBytes {
+		rec.tooLarge(x, limits.MaxBodyBytes)
 		return
 	}
 	if err != nil {
-		rec.error(w, http.StatusBadRequest, nil, jsonrpc.CodeParse, "could not read request body", 0)
+		rec.error(x, http.StatusBadRequest, nil, jsonrpc.CodeParse, "could not read request body", 0)
 		return
 	}
 	rp := reqPool.Get().(*[]jsonrpc.Request)
@@ -162,19 +151,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rec *record) {
 	reqs, batch, derr := jsonrpc.DecodeInto((*rp)[:0], body, limits.MaxBatch)
 	*rp = reqs[:0]
 	if derr != nil {
-		rec.error(w, http.StatusBadRequest, nil, derr.Code, derr.Message, 0)
+		rec.error(x, http.StatusBadRequest, nil, derr.Code, derr.Message, 0)
 		return
 	}
 	if batch {
-		s.serveBatch(w, r, chain, id, reqs, rec)
+		s.serveBatch(x, chain, id, reqs, rec)
 		return
 	}
-	s.serveSingle(w, r, chain, id, &reqs[0], body, rec)
+	s.serveSingle(x, chain, id, &reqs[0], body, rec)
 }
 
-func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, c *fleet.Chain, id tenant.Identity, req *jsonrpc.Request, body []byte, rec *record) {
+func (s *Server) serveSingle(x exchange, c *fleet.Chain, id tenant.Identity, req *jsonrpc.Request, body []byte, rec *record) {
 	if req.Err != nil {
-		rec.error(w, http.StatusBadRequest, req.ID, req.Err.Code, req.Err.Message, 0)
+		rec.error(x, http.StatusBadRequest, req.ID, req.Err.Code, req.Err.Message, 0)
 		return
 	}
 	rec.method = c.MetricMethod(req.Method)
@@ -184,47 +173,47 @@ func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, c *fleet.Ch
 	if !id.MethodAllowed(req.Method) {
 		g.Count(rec.method, fleet.OutcomeDenied)
 		if req.IsNotification() {
-			rec.noContent(w)
+			rec.noContent(x)
 			return
 		}
-		rec.error(w, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, planDenied(req.Method, id.Plan), 0)
+		rec.error(x, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, planDenied(req.Method, id.Plan), 0)
 		return
 	}
 	if !c.Allowed(req.Method) {
 		g.Count(rec.method, fleet.OutcomeDenied)
 		if req.IsNotification() {
-			rec.noContent(w)
+			rec.noContent(x)
 			return
 		}
-		rec.error(w, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, methodDenied(req.Method), 0)
+		rec.error(x, http.StatusOK, req.ID, jsonrpc.CodeMethodNotFound, methodDenied(req.Method), 0)
 		return
 	}
 	cost := s.tenancy.Resolver.Cost(req.Method)
-	if !s.tenancy.admit(r.Context(), w, id, c.Name, cost, req.ID, rec) {
+	if !s.tenancy.admit(x.ctx(), x, id, c.Name, cost, req.ID, rec) {
 		return
 	}
-	ans := s.exec.Single(r.Context(), c, g, classOf(id), req, body)
+	ans := s.exec.Single(x.ctx(), c, g, classOf(id), req, body)
 	defer ans.Release()
-	s.tenancy.account(r.Context(), id, req.Method, cost)
+	s.tenancy.account(x.ctx(), id, req.Method, cost)
 	rec.node, rec.attempts = ans.Node, ans.Attempts
 	if ans.Err != nil {
 		g.Count(rec.method, fleet.OutcomeFailed)
 		if req.IsNotification() {
-			rec.noContent(w)
+			rec.noContent(x)
 			return
 		}
-		rec.error(w, ans.Err.HTTPStatus, req.ID, ans.Err.Code, ans.Err.Message, ans.Err.RetryAfter)
+		rec.error(x, ans.Err.HTTPStatus, req.ID, ans.Err.Code, ans.Err.Message, ans.Err.RetryAfter)
 		return
 	}
 	g.Count(rec.method, fleet.OutcomeOK)
 	if req.IsNotification() {
-		rec.noContent(w)
+		rec.noContent(x)
 		return
 	}
-	rec.json(w, http.StatusOK, ans.Body)
+	rec.json(x, http.StatusOK, ans.Body)
 }
 
-func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c *fleet.Chain, id tenant.Identity, reqs []jsonrpc.Request, rec *record) {
+func (s *Server) serveBatch(x exchange, c *fleet.Chain, id tenant.Identity, reqs []jsonrpc.Request, rec *record) {
 	s.metrics.BatchSize.WithLabelValues(c.Name).Observe(float64(len(reqs)))
 	rec.method, rec.batch = "batch", len(reqs)
 	items := make([]execute.Item, len(reqs))
@@ -257,15 +246,15 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c *fleet.Cha
 		names.WriteString(",…")
 	}
 	rec.methods = names.String()
-	if !s.tenancy.admit(r.Context(), w, id, c.Name, cost, nil, rec) {
+	if !s.tenancy.admit(x.ctx(), x, id, c.Name, cost, nil, rec) {
 		return
 	}
-	res := s.exec.Batch(r.Context(), c, classOf(id), items)
+	res := s.exec.Batch(x.ctx(), c, classOf(id), items)
 	defer res.Release()
 	for i := range items {
 		if it := &items[i]; it.Group != nil {
 			it.Group.Count(c.MetricMethod(it.Req.Method), it.Outcome())
-			s.tenancy.account(r.Context(), id, it.Req.Method, s.tenancy.Resolver.Cost(it.Req.Method))
+			s.tenancy.account(x.ctx(), id, it.Req.Method, s.tenancy.Resolver.Cost(it.Req.Method))
 		}
 	}
 	rec.node, rec.attempts = res.Nodes(), res.Attempts()
@@ -274,14 +263,14 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c *fleet.Cha
 	out, any := res.AppendTo((*ob)[:0])
 	*ob = out[:0]
 	if !any {
-		rec.noContent(w)
+		rec.noContent(x)
 		return
 	}
-	rec.json(w, http.StatusOK, out)
+	rec.json(x, http.StatusOK, out)
 }
 
 // finish writes the request's log line and duration metric.
-func (s *Server) finish(r *http.Request, rec *record) {
+func (s *Server) finish(x exchange, rec *record) {
 	d := time.Since(rec.start)
 	chain := ""
 	if rec.chain != nil {
@@ -290,10 +279,10 @@ func (s *Server) finish(r *http.Request, rec *record) {
 			s.metrics.Duration.WithLabelValues(chain, rec.method).Observe(d.Seconds())
 		}
 	}
-	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+	if !s.log.Enabled(x.ctx(), slog.LevelInfo) {
 		return
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	s.log.LogAttrs(x.ctx(), slog.LevelInfo, "request",
 		slog.String("request_id", rec.id),
 		slog.String("chain", chain),
 		slog.String("group", rec.group),
@@ -307,7 +296,7 @@ func (s *Server) finish(r *http.Request, rec *record) {
 		slog.Int("code", rec.code),
 		slog.Duration("duration", d),
 		slog.Int("bytes", rec.bytes),
-		slog.String("remote", r.RemoteAddr),
+		slog.String("remote", x.peerString()),
 	)
 }
 
@@ -331,13 +320,15 @@ func putBuf(p *sync.Pool, b *[]byte) {
 	}
 }
 
+const (
+	allowMethods  = "POST, OPTIONS"
+	allowHeaders  = "Content-Type, Authorization, X-Api-Key, X-Request-ID"
+	exposeHeaders = "X-Request-ID, Retry-After"
+	maxAge        = "86400"
+)
+
 var (
-	star          = []string{"*"}
-	allowMethods  = []string{"POST, OPTIONS"}
-	allowHeaders  = []string{"Content-Type, Authorization, X-Api-Key, X-Request-ID"}
-	exposeHeaders = []string{"X-Request-ID, Retry-After"}
-	maxAge        = []string{"86400"}
-	jsonCT        = []string{"application/json"}
+	jsonCT = []string{"application/json"}
 
 	bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 	outPool  = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}

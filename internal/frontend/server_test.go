@@ -14,6 +14,7 @@ import (
 func TestFrontendAnswers(t *testing.T) {
 	t.Parallel()
 	s, _ := benchServer(t)
+	trs := transports(t, s)
 	for _, tc := range []struct {
 		name, method, path, body string
 		status                   int
@@ -28,7 +29,7 @@ func TestFrontendAnswers(t *testing.T) {
 		{name: "client request id is echoed", method: "POST", path: "/nope", body: `{}`, status: 404, code: -32001, id: "null",
 			reqID: "abc-123", header: map[string]string{"X-Request-Id": "abc-123"}},
 		{name: "unsafe request id is replaced", method: "POST", path: "/nope", body: `{}`, status: 404, code: -32001, id: "null",
-			reqID: "evil\nline", notHeader: map[string]string{"X-Request-Id": "evil\nline"}},
+			reqID: `evil "id" {}`, notHeader: map[string]string{"X-Request-Id": `evil "id" {}`}},
 		{name: "not ready before the first node check", method: "GET", path: "/readyz", status: 503, contains: "checking nodes"},
 		{name: "CORS preflight", method: "OPTIONS", path: "/eth", status: 204,
 			header: map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, OPTIONS"}},
@@ -46,46 +47,47 @@ func TestFrontendAnswers(t *testing.T) {
 		{name: "batch of denied and invalid", method: "POST", path: "/eth", body: `[{"jsonrpc":"2.0","id":1,"method":"admin_x"},5]`, status: 200,
 			contains: `[{"jsonrpc":"2.0","id":1,"error":{"code":-32601`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := httptest.NewRecorder()
-			r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
-			if tc.reqID != "" {
-				r.Header["X-Request-Id"] = []string{tc.reqID}
-			}
-			s.ServeHTTP(w, r)
-			for k, v := range tc.notHeader {
-				if got := w.Header().Get(k); got == v || got == "" {
-					t.Errorf("header %s = %q, want a fresh value", k, got)
+		for _, tr := range trs {
+			t.Run(tr.name+"/"+tc.name, func(t *testing.T) {
+				r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+				if tc.reqID != "" {
+					r.Header["X-Request-Id"] = []string{tc.reqID}
 				}
-			}
-			if w.Code != tc.status {
-				t.Fatalf("status %d, want %d; body %s", w.Code, tc.status, w.Body)
-			}
-			for k, v := range tc.header {
-				if got := w.Header().Get(k); got != v {
-					t.Errorf("header %s = %q, want %q", k, got, v)
+				w := tr.do(t, r)
+				for k, v := range tc.notHeader {
+					if got := w.Header.Get(k); got == v || got == "" {
+						t.Errorf("header %s = %q, want a fresh value", k, got)
+					}
 				}
-			}
-			if tc.contains != "" && !strings.Contains(w.Body.String(), tc.contains) {
-				t.Errorf("body lacks %q: %s", tc.contains, w.Body)
-			}
-			if tc.code == 0 {
-				return
-			}
-			var ans struct {
-				ID    json.RawMessage
-				Error struct{ Code int }
-			}
-			if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil {
-				t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
-			}
-			if ans.Error.Code != tc.code || string(ans.ID) != tc.id {
-				t.Errorf("code %d id %s, want %d %s; body %s", ans.Error.Code, ans.ID, tc.code, tc.id, w.Body)
-			}
-			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-		})
+				if w.Code != tc.status {
+					t.Fatalf("status %d, want %d; body %s", w.Code, tc.status, w.Body)
+				}
+				for k, v := range tc.header {
+					if got := w.Header.Get(k); got != v {
+						t.Errorf("header %s = %q, want %q", k, got, v)
+					}
+				}
+				if tc.contains != "" && !strings.Contains(w.Body, tc.contains) {
+					t.Errorf("body lacks %q: %s", tc.contains, w.Body)
+				}
+				if tc.code == 0 {
+					return
+				}
+				var ans struct {
+					ID    json.RawMessage
+					Error struct{ Code int }
+				}
+				if err := json.Unmarshal([]byte(w.Body), &ans); err != nil {
+					t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
+				}
+				if ans.Error.Code != tc.code || string(ans.ID) != tc.id {
+					t.Errorf("code %d id %s, want %d %s; body %s", ans.Error.Code, ans.ID, tc.code, tc.id, w.Body)
+				}
+				if ct := w.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q", ct)
+				}
+			})
+		}
 	}
 }
 
@@ -96,15 +98,16 @@ func TestBodyLimit(t *testing.T) {
 	l.MaxBodyBytes = 64
 	s.SetLimits(l)
 	big := `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":["` + strings.Repeat("a", 100) + `"]}`
-	for _, chunked := range []bool{false, true} {
-		r := httptest.NewRequest("POST", "/eth", strings.NewReader(big))
-		if chunked {
-			r.ContentLength = -1 // unknown length: the limit applies while reading
-		}
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, r)
-		if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "exceeds the limit of 64 bytes") {
-			t.Errorf("chunked=%v: status %d body %s", chunked, w.Code, w.Body)
+	for _, tr := range transports(t, s) {
+		for _, chunked := range []bool{false, true} {
+			r := httptest.NewRequest("POST", "/eth", strings.NewReader(big))
+			if chunked {
+				r.ContentLength = -1 // unknown length: the limit applies while reading
+			}
+			w := tr.do(t, r)
+			if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body, "exceeds the limit of 64 bytes") {
+				t.Errorf("%s chunked=%v: status %d body %s", tr.name, chunked, w.Code, w.Body)
+			}
 		}
 	}
 }

@@ -76,8 +76,8 @@ func NewTenancyMetrics(reg prometheus.Registerer) *TenancyMetrics {
 }
 
 // identify resolves the caller; on failure it answers and reports false.
-func (t *Tenancy) identify(w http.ResponseWriter, r *http.Request, chain, keysMode, keySegment string, rec *record) (tenant.Identity, bool) {
-	id, err := t.Resolver.Resolve(r, chain, keysMode, keySegment)
+func (t *Tenancy) identify(x exchange, chain, keysMode, keySegment string, rec *record) (tenant.Identity, bool) {
+	id, err := t.Resolver.Resolve(x, chain, keysMode, keySegment)
 	if err == nil {
 		rec.key, rec.plan = id.Key, id.Plan
 		return id, true
@@ -94,9 +94,9 @@ func (t *Tenancy) identify(w http.ResponseWriter, r *http.Request, chain, keysMo
 	}
 	t.Metrics.Denied.WithLabelValues(chain, reason).Inc()
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rpcgate"`)
+		x.setHeader("WWW-Authenticate", `Bearer realm="rpcgate"`)
 	}
-	rec.error(w, status, nil, code, err.Error(), 0)
+	rec.error(x, status, nil, code, err.Error(), 0)
 	return id, false
 }
 
@@ -104,14 +104,14 @@ func (t *Tenancy) identify(w http.ResponseWriter, r *http.Request, chain, keysMo
 // limit refuses, it answers (429 with Retry-After, or 503 when a shared
 // limit cannot be checked and fails closed) and reports false. id is the
 // raw client id for a single call, nil for a batch.
-func (t *Tenancy) admit(ctx context.Context, w http.ResponseWriter, id tenant.Identity, chain string, cost int, rpcID []byte, rec *record) bool {
+func (t *Tenancy) admit(ctx context.Context, x exchange, id tenant.Identity, chain string, cost int, rpcID []byte, rec *record) bool {
 	plan := id.PlanCfg
 	if plan == nil || cost <= 0 {
 		return true
 	}
 	if plan.Rate != nil {
 		d, err := t.Limiter.Allow(ctx, id.LimitKey, cost, ratelimit.Rate{PerSecond: plan.Rate.PerSecond, Burst: plan.Rate.Burst})
-		if !t.decided(w, d, err, id, chain, rpcID, rec, func() string {
+		if !t.decided(x, d, err, id, chain, rpcID, rec, func() string {
 			return "rate limit exceeded: plan " + id.Plan + " allows " + strconv.FormatFloat(plan.Rate.PerSecond, 'f', -1, 64) +
 				" compute units/s (burst " + strconv.Itoa(plan.Rate.Burst) + "); this request costs " + strconv.Itoa(cost)
 		}) {
@@ -120,7 +120,7 @@ func (t *Tenancy) admit(ctx context.Context, w http.ResponseWriter, id tenant.Id
 	}
 	if plan.Quota.Daily > 0 || plan.Quota.Monthly > 0 {
 		d, err := t.Quotas.Spend(ctx, id.LimitKey, int64(cost), plan.Quota.Daily, plan.Quota.Monthly, t.Now())
-		if !t.decided(w, d, err, id, chain, rpcID, rec, func() string {
+		if !t.decided(x, d, err, id, chain, rpcID, rec, func() string {
 			return d.Limit + " exceeded for plan " + id.Plan + "; it resets in " + d.RetryAfter.Round(time.Second).String()
 		}) {
 			return false
@@ -130,7 +130,7 @@ func (t *Tenancy) admit(ctx context.Context, w http.ResponseWriter, id tenant.Id
 }
 
 // decided turns a limiter decision into an answer when it refuses.
-func (t *Tenancy) decided(w http.ResponseWriter, d ratelimit.Decision, err error, id tenant.Identity, chain string, rpcID []byte, rec *record, msg func() string) bool {
+func (t *Tenancy) decided(x exchange, d ratelimit.Decision, err error, id tenant.Identity, chain string, rpcID []byte, rec *record, msg func() string) bool {
 	if err != nil && errors.Is(err, ratelimit.ErrRedisDown) {
 		switch {
 		case d.Allowed:
@@ -138,7 +138,7 @@ func (t *Tenancy) decided(w http.ResponseWriter, d ratelimit.Decision, err error
 			return true
 		case d.Limit == "": // failing closed: no limit decided
 			t.Metrics.LimiterError.WithLabelValues("closed").Inc()
-			rec.error(w, http.StatusServiceUnavailable, rpcID, execute.CodeOverloaded,
+			rec.error(x, http.StatusServiceUnavailable, rpcID, execute.CodeOverloaded,
 				"rate limits cannot be checked right now; try again shortly", 1)
 			return false
 		}
@@ -157,9 +157,9 @@ func (t *Tenancy) decided(w http.ResponseWriter, d ratelimit.Decision, err error
 	if secs < 1 {
 		secs = 1
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	x.setHeader("Retry-After", strconv.Itoa(secs))
 	rec.code = execute.CodeLimited
-	rec.json(w, http.StatusTooManyRequests, jsonrpc.AppendError(nil, rpcID, execute.CodeLimited, msg(), []byte(data)))
+	rec.json(x, http.StatusTooManyRequests, jsonrpc.AppendError(nil, rpcID, execute.CodeLimited, msg(), []byte(data)))
 	return false
 }
 

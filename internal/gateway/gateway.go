@@ -26,6 +26,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/status"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
+	"github.com/valyala/fasthttp"
 )
 
 // Gateway is one running rpcgate.
@@ -46,7 +47,8 @@ type Gateway struct {
 	tenants *tenancy
 
 	publicLn, adminLn net.Listener
-	servers           []*http.Server
+	publicSrv         *fasthttp.Server // the public listener
+	servers           []*http.Server   // the admin listener
 	wg                sync.WaitGroup
 	serveErr          chan error
 }
@@ -202,7 +204,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		c.Start(g.ctx)
 	}
 	g.public.SetPages(&status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: g.log})
-	g.serve(g.publicLn, g.public)
+	g.public.SetBaseContext(g.ctx)
+	g.servePublic()
 	if g.adminLn != nil {
 		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
 	}
@@ -221,6 +224,18 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}()
 	g.log.Info("rpcgate serving", "listen", g.publicLn.Addr().String(), "admin", g.AdminAddr(), "chains", len(g.Chains()))
 	return nil
+}
+
+// servePublic serves the JSON-RPC listener with fasthttp.
+func (g *Gateway) servePublic() {
+	g.publicSrv = g.public.HTTPServer(g.log)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := g.publicSrv.Serve(g.publicLn); err != nil && g.ctx.Err() == nil {
+			g.serveErr <- err
+		}
+	}()
 }
 
 func (g *Gateway) serve(ln net.Listener, h http.Handler) {
@@ -283,6 +298,11 @@ func (g *Gateway) Err() <-chan error { return g.serveErr }
 // connections that were opened but never sent a request.)
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.public.SetReady(false)
+	if g.publicSrv != nil {
+		// Closes the listener and idle connections now; busy ones answer
+		// their request with Connection: close.
+		go g.publicSrv.ShutdownWithContext(ctx)
+	}
 	for _, s := range g.servers {
 		s.SetKeepAlivesEnabled(false)
 		go s.Shutdown(ctx) // closes the listeners and idle connections now

@@ -22,7 +22,7 @@ func BenchmarkResolve(b *testing.B) {
 		req.Header.Set("X-Api-Key", secret)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Resolve(req, "eth", "optional", ""); err != nil {
+			if _, err := r.Resolve(HTTP(req), "eth", "optional", ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -33,7 +33,7 @@ func BenchmarkResolve(b *testing.B) {
 		req.Header.Set("X-Forwarded-For", "198.51.100.7, 10.9.9.9")
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Resolve(req, "eth", "optional", secret); err != nil {
+			if _, err := r.Resolve(HTTP(req), "eth", "optional", secret); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -42,7 +42,7 @@ func BenchmarkResolve(b *testing.B) {
 		req := httptest.NewRequest(http.MethodPost, "/eth", nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := r.Resolve(req, "eth", "optional", ""); err != nil {
+			if _, err := r.Resolve(HTTP(req), "eth", "optional", ""); err != nil {
 				b.Fatal(err)
 			}
 		}

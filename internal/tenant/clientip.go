@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -25,18 +24,18 @@ func (p proxies) trusted(a netip.Addr) bool {
 // left of it were written by the client and are never believed. Trust
 // only proxies that overwrite or strip CF-Connecting-IP, since it is taken
 // as is.
-func (p proxies) clientIP(r *http.Request) netip.Addr {
-	peer := parseHostAddr(r.RemoteAddr)
+func (p proxies) clientIP(r Request) netip.Addr {
+	peer := r.Peer()
 	if len(p) == 0 || !peer.IsValid() || !p.trusted(peer) {
 		return peer
 	}
-	if v := r.Header.Get("Cf-Connecting-Ip"); v != "" {
+	if v := r.Header("Cf-Connecting-Ip"); v != "" {
 		if a, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
 			return a.Unmap()
 		}
 	}
 	client := peer
-	xff := r.Header.Values("X-Forwarded-For")
+	xff := r.HeaderValues("X-Forwarded-For")
 	for i := len(xff) - 1; i >= 0; i-- {
 		line := xff[i]
 		for line != "" {
@@ -46,7 +45,7 @@ func (p proxies) clientIP(r *http.Request) netip.Addr {
 			} else {
 				item, line = line, ""
 			}
-			a := parseHostAddr(strings.TrimSpace(item))
+			a := ParseHostAddr(strings.TrimSpace(item))
 			if !a.IsValid() {
 				return client // garbage: believe nothing further left
 			}
@@ -59,10 +58,10 @@ func (p proxies) clientIP(r *http.Request) netip.Addr {
 	return client
 }
 
-// parseHostAddr reads "ip", "ip:port" or "[ipv6]:port", unmapping
+// ParseHostAddr reads "ip", "ip:port" or "[ipv6]:port", unmapping
 // IPv4-in-IPv6; anything else is the zero Addr.
 // The parser is picked by shape, since a failed parse allocates its error.
-func parseHostAddr(s string) netip.Addr {
+func ParseHostAddr(s string) netip.Addr {
 	if strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1 {
 		if ap, err := netip.ParseAddrPort(s); err == nil {
 			return ap.Addr().Unmap()

@@ -7,11 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/rpcgate/rpcgate/internal/watch"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/watch"
 )
 
 // StoredKey is an API key added at run time. Only the digest of the secret

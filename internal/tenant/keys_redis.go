@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/rpcgate/rpcgate/internal/watch"
 	"log/slog"
+
+	"github.com/rpcgate/rpcgate/internal/watch"
 
 	"github.com/redis/go-redis/v9"
 )

@@ -140,7 +140,7 @@ func TestResolverFollowsRedisKeys(t *testing.T) {
 
 	const secret = "frank-secret-000000001"
 	resolve := func() error {
-		_, err := r.Resolve(httptest.NewRequest(http.MethodPost, "/eth", nil), "eth", "", secret)
+		_, err := r.Resolve(HTTP(httptest.NewRequest(http.MethodPost, "/eth", nil)), "eth", "", secret)
 		return err
 	}
 	if err := resolve(); !errors.Is(err, ErrUnknownKey) {
@@ -177,10 +177,10 @@ func TestConfigKeysWinOverRuntimeKeys(t *testing.T) {
 	}
 	r := newTestResolver(t, testConfig(), ks)
 	req := httptest.NewRequest(http.MethodPost, "/eth", nil)
-	if _, err := r.Resolve(req, "eth", "", "runtime-alice-000001"); !errors.Is(err, ErrUnknownKey) {
+	if _, err := r.Resolve(HTTP(req), "eth", "", "runtime-alice-000001"); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("runtime key named like a config key: %v, want ErrUnknownKey", err)
 	}
-	id, err := r.Resolve(req, "eth", "", bobSecret)
+	id, err := r.Resolve(HTTP(req), "eth", "", bobSecret)
 	if err != nil || id.Key != "bob" {
 		t.Fatalf("config secret reused at run time: %+v, %v; want bob", id, err)
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -178,17 +176,15 @@ func (s *settings) entry(name, planName string, disabled, metrics, fromConfig bo
 // X-High-Priority everywhere must not demote a fast-track key, and a
 // client wanting less urgency can use a key of a lower plan. The headers
 // change the queue only, never the limits.
-func (r *Resolver) Resolve(req *http.Request, chain, chainKeys, keySegment string) (Identity, error) {
+func (r *Resolver) Resolve(req Request, chain, chainKeys, keySegment string) (Identity, error) {
 	t := r.table.Load()
 	id := Identity{ClientIP: t.proxies.clientIP(req)}
 	secret := keySegment
 	if secret == "" {
-		secret = req.Header.Get("X-Api-Key")
+		secret = req.Header("X-Api-Key")
 	}
-	if secret == "" && req.URL != nil && strings.Contains(req.URL.RawQuery, "key=") {
-		if q, err := url.ParseQuery(req.URL.RawQuery); err == nil {
-			secret = q.Get("key")
-		}
+	if secret == "" {
+		secret = req.Query("key")
 	}
 	var p *plan
 	if secret == "" {
@@ -222,9 +218,9 @@ func (r *Resolver) Resolve(req *http.Request, chain, chainKeys, keySegment strin
 	}
 	id.Plan, id.PlanCfg, id.plan, id.Priority = p.name, p.cfg, p, p.priority
 	if p.cfg.PriorityHeader {
-		if isTrue(req.Header.Get("X-Fast-Track")) {
+		if isTrue(req.Header("X-Fast-Track")) {
 			id.Priority = FastTrack
-		} else if isTrue(req.Header.Get("X-High-Priority")) {
+		} else if isTrue(req.Header("X-High-Priority")) {
 			id.Priority = max(id.Priority, High)
 		}
 	}

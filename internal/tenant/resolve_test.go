@@ -119,7 +119,7 @@ func TestResolve(t *testing.T) {
 			if chain == "" {
 				chain = "eth"
 			}
-			id, err := r.Resolve(req, chain, tt.chainKeys, tt.segment)
+			id, err := r.Resolve(HTTP(req), chain, tt.chainKeys, tt.segment)
 			if tt.want.err != nil {
 				if !errors.Is(err, tt.want.err) {
 					t.Fatalf("err = %v, want %v", err, tt.want.err)
@@ -162,7 +162,7 @@ func TestResolveWithoutAnonymousPlan(t *testing.T) {
 	delete(cfg.Plans, "anonymous")
 	r := newTestResolver(t, cfg, nil)
 	req := httptest.NewRequest(http.MethodPost, "/eth", nil)
-	id, err := r.Resolve(req, "eth", "optional", "")
+	id, err := r.Resolve(HTTP(req), "eth", "optional", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestResolveUnparsableRemoteAddr(t *testing.T) {
 	r := newTestResolver(t, testConfig(), nil)
 	req := httptest.NewRequest(http.MethodPost, "/eth", nil)
 	req.RemoteAddr = "@" // a unix socket peer
-	id, err := r.Resolve(req, "eth", "", "")
+	id, err := r.Resolve(HTTP(req), "eth", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestMethodAllowed(t *testing.T) {
 	r := newTestResolver(t, testConfig(), nil)
 	ident := func(secret string) Identity {
 		req := httptest.NewRequest(http.MethodPost, "/eth", nil)
-		id, err := r.Resolve(req, "eth", "", secret)
+		id, err := r.Resolve(HTTP(req), "eth", "", secret)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func TestReload(t *testing.T) {
 	if err := r.Reload(bad); err == nil {
 		t.Fatal("Reload accepted an invalid config")
 	}
-	if _, err := r.Resolve(req, "eth", "", aliceSecret); err != nil {
+	if _, err := r.Resolve(HTTP(req), "eth", "", aliceSecret); err != nil {
 		t.Fatalf("after a refused reload: %v", err)
 	}
 
@@ -302,10 +302,10 @@ func TestReload(t *testing.T) {
 	if err := r.Reload(next); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Resolve(req, "eth", "", aliceSecret); !errors.Is(err, ErrUnknownKey) {
+	if _, err := r.Resolve(HTTP(req), "eth", "", aliceSecret); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("removed key: err = %v, want ErrUnknownKey", err)
 	}
-	id, err := r.Resolve(req, "eth", "", bobSecret)
+	id, err := r.Resolve(HTTP(req), "eth", "", bobSecret)
 	if err != nil || id.Priority != High {
 		t.Fatalf("bob after reload: %+v, %v; want high priority", id, err)
 	}
@@ -332,8 +332,8 @@ func TestParseHostAddr(t *testing.T) {
 	for in, want := range map[string]string{
 		"1.2.3.4": "1.2.3.4", "1.2.3.4:80": "1.2.3.4", "[::1]:80": "::1", "::1": "::1", "x": "invalid IP",
 	} {
-		if got := parseHostAddr(in); got.String() != want {
-			t.Errorf("parseHostAddr(%q) = %v, want %s", in, got, want)
+		if got := ParseHostAddr(in); got.String() != want {
+			t.Errorf("ParseHostAddr(%q) = %v, want %s", in, got, want)
 		}
 	}
 }

@@ -1,0 +1,179 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+)
+
+// Public listener settings. Request headers must fit in maxHeaderBytes
+// (a larger header block is answered 431); bodies are bounded per request
+// by limits.max_body_bytes, which a reload can change.
+const (
+	maxHeaderBytes = 16 << 10
+	readTimeout    = 60 * time.Second
+	writeTimeout   = 60 * time.Second
+	idleTimeout    = 120 * time.Second
+)
+
+// HTTPServer returns the fasthttp server for the public listener. It
+// serves the same flow as ServeHTTP without net/http's per-request
+// allocations and background reads (docs/decisions.md, "Public listener on
+// fasthttp"). log receives the server's own errors at debug level.
+func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               s.serveFast,
+		ErrorHandler:          s.fastError,
+		HeaderReceived:        s.headerReceived,
+		Name:                  "rpcgate",
+		ReadBufferSize:        maxHeaderBytes,
+		ReadTimeout:           readTimeout,
+		WriteTimeout:          writeTimeout,
+		IdleTimeout:           idleTimeout,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		CloseOnShutdown:       true,
+		Logger:                fastLogger{log},
+	}
+}
+
+// headerReceived bounds the body about to be read by the current limit.
+func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(s.limits.Load().MaxBodyBytes, maxInt))}
+}
+
+const maxInt = int64(^uint(0) >> 1)
+
+func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	path := b2s(ctx.Path())
+	switch {
+	case path == "/healthz":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.WriteString("ok\n")
+		return
+	case path == "/readyz":
+		ok, msg := s.readiness()
+		ctx.SetContentType("text/plain; charset=utf-8")
+		if !ok {
+			ctx.SetStatusCode(http.StatusServiceUnavailable)
+		}
+		ctx.WriteString(msg + "\n")
+		return
+	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path):
+		s.pages(ctx)
+		return
+	}
+	x := &fastExchange{c: ctx, base: s.base}
+	s.handle(x, string(ctx.Request.Header.Peek("X-Request-ID")))
+}
+
+// fastError answers requests fasthttp could not read: too large a body or
+// header block, a read timeout, or a malformed request.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+	x := &fastExchange{c: ctx, base: s.base}
+	rec := record{start: time.Now(), id: requestID("")}
+	x.setHeader("X-Request-Id", rec.id)
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		rec.tooLarge(x, s.limits.Load().MaxBodyBytes)
+	case errors.As(err, &small):
+		rec.error(x, http.StatusRequestHeaderFieldsTooLarge, nil, jsonrpc.CodeInvalidRequest,
+			"request header block exceeds "+strconv.Itoa(maxHeaderBytes)+" bytes", 0)
+	case errors.As(err, &ne) && ne.Timeout():
+		rec.error(x, http.StatusRequestTimeout, nil, jsonrpc.CodeInvalidRequest, "request not received in time", 0)
+	default:
+		rec.error(x, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "malformed HTTP request", 0)
+	}
+	s.finish(x, &rec)
+}
+
+// fastExchange carries one fasthttp request through the flow.
+type fastExchange struct {
+	c    *fasthttp.RequestCtx
+	base context.Context
+}
+
+func (x *fastExchange) method() string       { return b2s(x.c.Method()) }
+func (x *fastExchange) host() string         { return b2s(x.c.Host()) }
+func (x *fastExchange) path() string         { return b2s(x.c.Path()) }
+func (x *fastExchange) ctx() context.Context { return x.base }
+
+// body is already read, bounded by headerReceived.
+func (x *fastExchange) body(limit int64) ([]byte, error) {
+	b := x.c.PostBody()
+	if int64(len(b)) > limit {
+		return nil, errBodyTooLarge
+	}
+	return b, nil
+}
+
+func (x *fastExchange) Peer() netip.Addr {
+	if a, ok := x.c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+func (x *fastExchange) peerString() string { return x.c.RemoteAddr().String() }
+
+func (x *fastExchange) Header(name string) string {
+	return string(x.c.Request.Header.Peek(name))
+}
+
+func (x *fastExchange) HeaderValues(name string) []string {
+	var out []string
+	for _, v := range x.c.Request.Header.PeekAll(name) {
+		out = append(out, string(v))
+	}
+	return out
+}
+
+func (x *fastExchange) Query(name string) string {
+	return string(x.c.QueryArgs().Peek(name))
+}
+
+func (x *fastExchange) setHeader(name, value string) { x.c.Response.Header.Set(name, value) }
+
+// send copies body: the flow's buffers go back to their pools before
+// fasthttp writes the response.
+func (x *fastExchange) send(status int, body []byte) {
+	x.c.SetStatusCode(status)
+	if body != nil {
+		x.c.Response.Header.SetContentTypeBytes(jsonContentType)
+		x.c.Response.SetBody(body)
+	}
+}
+
+var jsonContentType = []byte("application/json")
+
+// b2s views b as a string without copying; the string is valid only while
+// fasthttp keeps b, i.e. until the handler returns.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// fastLogger routes fasthttp's own messages to slog at debug level.
+type fastLogger struct{ log *slog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("http server", "msg", fmt.Sprintf(format, args...))
+	}
+}
+
+// pagesHandler adapts the net/http page handler for the public listener.
+func pagesHandler(h http.Handler) fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(h)
+}
