@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -75,14 +76,18 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		s.pages(ctx)
 		return
 	}
-	x := &fastExchange{c: ctx, base: s.base}
+	x := &fastExchange{c: ctx}
+	x.rctx.Context, x.rctx.cancel = context.WithCancel(s.base)
+	x.rctx.conn = ctx.Conn()
 	s.handle(x, string(ctx.Request.Header.Peek("X-Request-ID")))
+	x.rctx.cancel()
 }
 
 // fastError answers requests fasthttp could not read: too large a body or
 // header block, a read timeout, or a malformed request.
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
-	x := &fastExchange{c: ctx, base: s.base}
+	x := &fastExchange{c: ctx}
+	x.rctx.Context = s.base
 	rec := record{start: time.Now(), id: requestID("")}
 	x.setHeader("X-Request-Id", rec.id)
 	var small *fasthttp.ErrSmallBuffer
@@ -90,9 +95,11 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		rec.tooLarge(x, s.limits.Load().MaxBodyBytes)
+		answerUnread(ctx)
 	case errors.As(err, &small):
 		rec.error(x, http.StatusRequestHeaderFieldsTooLarge, nil, jsonrpc.CodeInvalidRequest,
 			"request header block exceeds "+strconv.Itoa(maxHeaderBytes)+" bytes", 0)
+		answerUnread(ctx)
 	case errors.As(err, &ne) && ne.Timeout():
 		rec.error(x, http.StatusRequestTimeout, nil, jsonrpc.CodeInvalidRequest, "request not received in time", 0)
 	default:
@@ -101,16 +108,47 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	s.finish(x, &rec)
 }
 
+// answerUnread sends the answer prepared in ctx to a client whose request
+// was refused before it was read to the end, then lingers: fasthttp
+// closes such a connection right after answering, and closing a socket
+// with unread input resets it, so a client still sending its body would
+// see a broken pipe instead of the answer. Like net/http, rpcgate half
+// closes, reads and drops what the client still sends for a short while,
+// and only then lets fasthttp close (its own write of the answer then
+// fails and is dropped).
+func answerUnread(ctx *fasthttp.RequestCtx) {
+	conn := ctx.Conn()
+	hc, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	ctx.Response.SetConnectionClose()
+	if _, err := ctx.Response.WriteTo(conn); err != nil {
+		return
+	}
+	if hc.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, conn, lingerBytes)
+}
+
+// How long and how much answerUnread reads after answering.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 64 << 20
+)
+
 // fastExchange carries one fasthttp request through the flow.
 type fastExchange struct {
 	c    *fasthttp.RequestCtx
-	base context.Context
+	rctx fastCtx
 }
 
 func (x *fastExchange) method() string       { return b2s(x.c.Method()) }
 func (x *fastExchange) host() string         { return b2s(x.c.Host()) }
 func (x *fastExchange) path() string         { return b2s(x.c.Path()) }
-func (x *fastExchange) ctx() context.Context { return x.base }
+func (x *fastExchange) ctx() context.Context { return &x.rctx }
 
 // body is already read, bounded by headerReceived.
 func (x *fastExchange) body(limit int64) ([]byte, error) {

@@ -134,6 +134,10 @@ func (s *Slots) wait(ctx context.Context, class Class, deadline time.Time) error
 	}
 	s.mu.Unlock()
 
+	if cw, ok := ctx.Value(ClientWatcherKey).(ClientWatcher); ok {
+		stop := cw.WatchClient()
+		defer stop()
+	}
 	select {
 	case <-w.ready:
 		// Release or the timer set w.state before signalling.
