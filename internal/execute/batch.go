@@ -141,8 +141,8 @@ func (e *Executor) part(ctx context.Context, c *fleet.Chain, g *fleet.Group, cla
 		timeout = max(timeout, c.TimeoutFor(res.Items[i].Req.Method))
 	}
 	deadline := time.Now().Add(timeout)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+	dctx := withDeadline(ctx, deadline)
+	ctx, deadline = dctx, dctx.deadline
 
 	pending := append([]int(nil), idx...)
 	held := map[int]jsonrpc.Response{} // "not yet" answers kept as a last resort

@@ -49,8 +49,8 @@ func (a *Answer) Release() {
 // can answer it.
 func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte) Answer {
 	deadline := time.Now().Add(c.TimeoutFor(req.Method))
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+	dctx := withDeadline(ctx, deadline)
+	ctx, deadline = dctx, dctx.deadline
 	ref := evm.Block(req.Method, req.Params)
 	write := c.IsWrite(req.Method)
 

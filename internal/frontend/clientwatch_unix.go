@@ -22,6 +22,7 @@ func (c *fastCtx) WatchClient() (stop func()) {
 	if err != nil {
 		return func() {}
 	}
+	cancel := c.cancellable()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -32,7 +33,7 @@ func (c *fastCtx) WatchClient() (stop func()) {
 			case err == syscall.EAGAIN || err == syscall.EINTR:
 				return false // nothing yet: wait for the connection to be readable
 			case err != nil || n == 0:
-				c.cancel() // reset, or closed by the client
+				cancel() // reset, or closed by the client
 			}
 			return true
 		})

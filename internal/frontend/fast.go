@@ -77,17 +77,16 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x := &fastExchange{c: ctx}
-	x.rctx.Context, x.rctx.cancel = context.WithCancel(s.base)
-	x.rctx.conn = ctx.Conn()
+	x.rctx.base, x.rctx.conn = s.base, ctx.Conn()
 	s.handle(x, string(ctx.Request.Header.Peek("X-Request-ID")))
-	x.rctx.cancel()
+	x.rctx.release()
 }
 
 // fastError answers requests fasthttp could not read: too large a body or
 // header block, a read timeout, or a malformed request.
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	x := &fastExchange{c: ctx}
-	x.rctx.Context = s.base
+	x.rctx.base = s.base
 	rec := record{start: time.Now(), id: requestID("")}
 	x.setHeader("X-Request-Id", rec.id)
 	var small *fasthttp.ErrSmallBuffer
