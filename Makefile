@@ -20,12 +20,14 @@ test:
 	$(MAKE) --no-print-directory fuzz
 
 # Bounded fuzz passes; raise the budgets for a longer local run, e.g.
-# `make fuzz DECODE_EXECS=20000000x PARSE_EXECS=1000000x`.
+# `make fuzz DECODE_EXECS=20000000x PARSE_EXECS=1000000x LINE_EXECS=5000000x`.
 DECODE_EXECS ?= 500000x
 PARSE_EXECS ?= 20000x
+LINE_EXECS ?= 100000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(DECODE_EXECS) -timeout 5m ./internal/jsonrpc/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(PARSE_EXECS) -timeout 5m ./internal/config/
+	$(GO) test -run '^$$' -fuzz FuzzJSONLine -fuzztime $(LINE_EXECS) -timeout 5m ./internal/telemetry/
 
 # Only the end-to-end tests (verbose), e.g. `make e2e RUN=TestHostileInput`.
 RUN ?= .

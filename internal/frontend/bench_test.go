@@ -22,6 +22,11 @@ import (
 // benchServer builds a server whose nodes are never contacted: the
 // benchmarks measure decode, route and encode without the upstream.
 func benchServer(tb testing.TB) (*Server, *fleet.Chain) {
+	return logServer(tb, slog.New(slog.DiscardHandler))
+}
+
+// logServer is benchServer logging to log.
+func logServer(tb testing.TB, log *slog.Logger) (*Server, *fleet.Chain) {
 	cfg, err := config.Parse("bench.yaml", []byte(`
 chains:
   eth:
@@ -36,7 +41,6 @@ chains:
 		tb.Fatal(err)
 	}
 	m := telemetry.NewMetrics("bench")
-	log := slog.New(slog.DiscardHandler)
 	c, err := fleet.NewChain("eth", fleet.SpecOf(cfg.Chains["eth"], cfg.Limits), log, m)
 	if err != nil {
 		tb.Fatal(err)

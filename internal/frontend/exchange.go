@@ -22,8 +22,8 @@ type exchange interface {
 	body(limit int64) ([]byte, error)
 	// ctx bounds the work done for the request.
 	ctx() context.Context
-	// peerString is the TCP peer for the log line.
-	peerString() string
+	// appendPeer appends the TCP peer (ip:port) for the log line.
+	appendPeer(b []byte) []byte
 
 	setHeader(name, value string)
 	// send answers with status and, when body is not nil, a JSON body. It

@@ -165,7 +165,13 @@ func (x *fastExchange) Peer() netip.Addr {
 	return netip.Addr{}
 }
 
-func (x *fastExchange) peerString() string { return x.c.RemoteAddr().String() }
+func (x *fastExchange) appendPeer(b []byte) []byte {
+	if a, ok := x.c.RemoteAddr().(*net.TCPAddr); ok {
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b)
+	}
+	return append(b, x.c.RemoteAddr().String()...)
+}
 
 func (x *fastExchange) Header(name string) string {
 	return string(x.c.Request.Header.Peek(name))

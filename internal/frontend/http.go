@@ -46,12 +46,12 @@ type httpExchange struct {
 	got []byte
 }
 
-func (x *httpExchange) method() string       { return x.r.Method }
-func (x *httpExchange) host() string         { return x.r.Host }
-func (x *httpExchange) path() string         { return x.r.URL.Path }
-func (x *httpExchange) ctx() context.Context { return x.r.Context() }
-func (x *httpExchange) peerString() string   { return x.r.RemoteAddr }
-func (x *httpExchange) Peer() netip.Addr     { return tenant.ParseHostAddr(x.r.RemoteAddr) }
+func (x *httpExchange) method() string             { return x.r.Method }
+func (x *httpExchange) host() string               { return x.r.Host }
+func (x *httpExchange) path() string               { return x.r.URL.Path }
+func (x *httpExchange) ctx() context.Context       { return x.r.Context() }
+func (x *httpExchange) appendPeer(b []byte) []byte { return append(b, x.r.RemoteAddr...) }
+func (x *httpExchange) Peer() netip.Addr           { return tenant.ParseHostAddr(x.r.RemoteAddr) }
 
 func (x *httpExchange) body(limit int64) ([]byte, error) {
 	if x.r.ContentLength > limit {

@@ -22,7 +22,7 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, io.Closer, erro
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "json", "":
-		return slog.New(slog.NewJSONHandler(bw, opts)), bw, nil
+		return slog.New(&jsonHandler{slog.NewJSONHandler(bw, opts), bw}), bw, nil
 	case "text":
 		return slog.New(slog.NewTextHandler(bw, opts)), bw, nil
 	}
