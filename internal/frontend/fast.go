@@ -46,6 +46,7 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
+		ReduceMemoryUsage:     true, // idle keep-alive connections give their buffers back
 		Logger:                fastLogger{log},
 	}
 }
