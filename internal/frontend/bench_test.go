@@ -25,6 +25,15 @@ func benchServer(tb testing.TB) (*Server, *fleet.Chain) {
 	return logServer(tb, slog.New(slog.DiscardHandler))
 }
 
+// bodyLimitServer is benchServer with limits.max_body_bytes set to n.
+func bodyLimitServer(tb testing.TB, n int64) *Server {
+	s, _ := benchServer(tb)
+	l := *s.limits.Load()
+	l.MaxBodyBytes = n
+	s.SetLimits(l)
+	return s
+}
+
 // logServer is benchServer logging to log.
 func logServer(tb testing.TB, log *slog.Logger) (*Server, *fleet.Chain) {
 	cfg, err := config.Parse("bench.yaml", []byte(`

@@ -93,10 +93,7 @@ func TestFrontendAnswers(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
-	s, _ := benchServer(t)
-	l := *s.limits.Load()
-	l.MaxBodyBytes = 64
-	s.SetLimits(l)
+	s := bodyLimitServer(t, 64)
 	big := `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":["` + strings.Repeat("a", 100) + `"]}`
 	for _, tr := range transports(t, s) {
 		for _, chunked := range []bool{false, true} {

@@ -95,10 +95,7 @@ func rawFast(t *testing.T, s *Server, raw string) (*http.Response, string) {
 // HTTP status, from the public listener's error handler.
 func TestFastUnreadable(t *testing.T) {
 	t.Parallel()
-	s, _ := benchServer(t)
-	l := *s.limits.Load()
-	l.MaxBodyBytes = 64
-	s.SetLimits(l)
+	s := bodyLimitServer(t, 64)
 	for _, tc := range []struct {
 		name, raw string
 		status    int
