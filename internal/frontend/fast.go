@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -31,8 +32,8 @@ const (
 
 // HTTPServer returns the fasthttp server for the public listener. It
 // serves the same flow as ServeHTTP without net/http's per-request
-// allocations and background reads (docs/decisions.md, "Public listener on
-// fasthttp"). log receives the server's own errors at debug level.
+// allocations and background reads (docs/decisions.md 1, "Public HTTP
+// server: fasthttp"). log receives the server's own errors at debug level.
 func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:               s.serveFast,
@@ -53,10 +54,8 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 
 // headerReceived bounds the body about to be read by the current limit.
 func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(s.limits.Load().MaxBodyBytes, maxInt))}
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(s.limits.Load().MaxBodyBytes, math.MaxInt))}
 }
-
-const maxInt = int64(^uint(0) >> 1)
 
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	path := b2s(ctx.Path())
@@ -159,17 +158,25 @@ func (x *fastExchange) body(limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func (x *fastExchange) Peer() netip.Addr {
-	if a, ok := x.c.RemoteAddr().(*net.TCPAddr); ok {
-		return a.AddrPort().Addr().Unmap()
+// peer is the TCP peer with IPv4-in-IPv6 unmapped; false when the
+// connection is not TCP (in-memory listeners in tests).
+func (x *fastExchange) peer() (netip.AddrPort, bool) {
+	a, ok := x.c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}, false
 	}
-	return netip.Addr{}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+func (x *fastExchange) Peer() netip.Addr {
+	ap, _ := x.peer()
+	return ap.Addr()
 }
 
 func (x *fastExchange) appendPeer(b []byte) []byte {
-	if a, ok := x.c.RemoteAddr().(*net.TCPAddr); ok {
-		ap := a.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b)
+	if ap, ok := x.peer(); ok {
+		return ap.AppendTo(b)
 	}
 	return append(b, x.c.RemoteAddr().String()...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/netip"
 	"strconv"
 
 	"github.com/rpcgate/rpcgate/internal/tenant"
@@ -51,7 +50,6 @@ func (x *httpExchange) host() string               { return x.r.Host }
 func (x *httpExchange) path() string               { return x.r.URL.Path }
 func (x *httpExchange) ctx() context.Context       { return x.r.Context() }
 func (x *httpExchange) appendPeer(b []byte) []byte { return append(b, x.r.RemoteAddr...) }
-func (x *httpExchange) Peer() netip.Addr           { return tenant.ParseHostAddr(x.r.RemoteAddr) }
 
 func (x *httpExchange) body(limit int64) ([]byte, error) {
 	if x.r.ContentLength > limit {

@@ -133,7 +133,7 @@ func (s *Server) serve(x exchange, rec *record) {
 	}
 	limits := s.limits.Load()
 	body, err := x.body(limits.MaxBodyBytes)
-	if err == errBodyTooLarge || int64(len(body)) > limits.MaxBodyBytes {
+	if err == errBodyTooLarge {
 		rec.tooLarge(x, limits.MaxBodyBytes)
 		return
 	}
