@@ -48,6 +48,10 @@ func (g *Gateway) checkTarget(ctx context.Context, field, raw string, rules node
 	if err != nil {
 		return &admin.InvalidError{Field: field, Msg: "has no valid port"}
 	}
+	if nodespec.SpecialHost(host) && !rules.AllowsName(host, true) {
+		return &admin.InvalidError{Field: field,
+			Msg: "names a cloud metadata service; nodes may point there only when admin.allow_node_hosts lists the name"}
+	}
 	addrs, err := resolve(ctx, host)
 	if err != nil {
 		// Said like a failed probe: DNS answers are no business of the
@@ -60,10 +64,6 @@ func (g *Gateway) checkTarget(ctx context.Context, field, raw string, rules node
 			return &admin.InvalidError{Field: field,
 				Msg: "points at this gateway's own listener, which would send requests in a loop; give the node's own address"}
 		}
-	}
-	if nodespec.SpecialHost(host) && !rules.AllowsName(host, true) {
-		return &admin.InvalidError{Field: field,
-			Msg: "names a cloud metadata service; nodes may point there only when admin.allow_node_hosts lists the name"}
 	}
 	for _, a := range addrs {
 		if why := nodespec.Special(a); why != "" && !rules.AllowsAddr(a) {
