@@ -3,9 +3,7 @@ package fleet
 // Heads: the best head, each node's lag, whether it may be selected, the
 // state operators see, and the eth_blockNumber clamp.
 
-import (
-	"github.com/rpcgate/rpcgate/internal/node"
-)
+import "github.com/rpcgate/rpcgate/internal/node"
 
 // MaxLag is how far behind the best head a node may be and still serve.
 func (c *Chain) MaxLag() uint64 { return c.topo.Load().maxLag }

@@ -77,3 +77,28 @@ chains:
 		}
 	}
 }
+
+// StateOf is the one naming of node states (admin API, status page,
+// demo): a node not yet verified is unknown, a parked one draining.
+func TestStateOf(t *testing.T) {
+	t.Parallel()
+	cfg := chainConfig(t, `
+chains:
+  eth:
+    chain_id: 1
+    nodes: {a: {url: "http://127.0.0.1:1"}, b: {url: "http://127.0.0.1:2"}}
+    groups: {default: {nodes: [a, b]}}
+`)
+	spec := SpecOf(cfg.Chains["eth"], cfg.Limits)
+	spec.Parked = map[string]bool{"b": true}
+	c, err := NewChain("eth", spec, slog.New(slog.DiscardHandler), telemetry.NewMetrics("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.StateOf(c.Node("a")); got != StateUnknown {
+		t.Errorf("unverified node: %q, want %q", got, StateUnknown)
+	}
+	if got := c.StateOf(c.Node("b")); got != StateDraining {
+		t.Errorf("parked node: %q, want %q", got, StateDraining)
+	}
+}
