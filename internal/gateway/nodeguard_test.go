@@ -252,6 +252,8 @@ func TestAddNodeSpecProblemIsTheConfigs(t *testing.T) {
 		{"weight above 1000", map[string]any{"weight": 1001}, `weight: 1001`},
 		{"workers above 4096", map[string]any{"workers": 5000}, `workers: 5000`},
 		{"ws with an http scheme", map[string]any{"ws": "http://h"}, `ws: "http://h"`},
+		{"queue above 32768", map[string]any{"queue": 40000}, `queue: 40000`},
+		{"max_request_bytes above 1 GiB", map[string]any{"max_request_bytes": 2 << 30}, `max_request_bytes: 2147483648`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := map[string]any{"name": "x", "url": url}

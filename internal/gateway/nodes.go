@@ -26,13 +26,15 @@ func (g *Gateway) AddNode(ctx context.Context, chain string, s admin.NodeSpec) e
 	if c == nil {
 		return admin.ErrUnknownChain
 	}
-	spec := nodespec.Spec{Name: s.Name, URL: s.URL, WS: s.WS, Headers: s.Headers, Weight: s.Weight, Workers: s.Workers}
+	spec := nodespec.Spec{Name: s.Name, URL: s.URL, WS: s.WS, Headers: s.Headers, Weight: s.Weight, Workers: s.Workers,
+		Queue: s.Queue, MaxRequestBytes: s.MaxRequestBytes}
 	spec.ApplyDefaults()
 	if ps := spec.Validate(); len(ps) > 0 {
 		return &admin.SpecError{Field: ps[0].Field, Problem: ps[0].String()}
 	}
 	e := registry.Entry{Chain: chain, Name: s.Name, URL: s.URL, WS: s.WS, Groups: s.Groups,
-		Weight: s.Weight, Workers: s.Workers, Headers: s.Headers, Updated: time.Now().UTC()}
+		Weight: s.Weight, Workers: s.Workers, Headers: s.Headers, Queue: s.Queue, MaxRequestBytes: s.MaxRequestBytes,
+		Updated: time.Now().UTC()}
 	if err := e.Validate(); err != nil {
 		return &admin.InvalidError{Field: "body", Msg: err.Error()}
 	}

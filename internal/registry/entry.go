@@ -30,9 +30,13 @@ type Entry struct {
 	Weight  int               `json:"weight,omitempty"`
 	Workers int               `json:"workers,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
-	Removed bool              `json:"removed,omitempty"` // tombstone: hides a node the config file defines
-	Parked  bool              `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
-	Updated time.Time         `json:"updated"`
+	// Queue and MaxRequestBytes: 0 (absent in entries written before
+	// they existed) is nodespec's default.
+	Queue           int       `json:"queue,omitempty"`
+	MaxRequestBytes int64     `json:"max_request_bytes,omitempty"`
+	Removed         bool      `json:"removed,omitempty"` // tombstone: hides a node the config file defines
+	Parked          bool      `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
+	Updated         time.Time `json:"updated"`
 }
 
 // ErrInvalidEntry is wrapped by every error Entry.Validate returns.
@@ -73,7 +77,7 @@ func (e Entry) Validate() error {
 // (zeros mean the defaults, never the settings of a node it replaces).
 func (e Entry) Spec() nodespec.Spec {
 	s := nodespec.Spec{Name: e.Name, URL: e.URL, WS: e.WS, Headers: maps.Clone(e.Headers),
-		Weight: e.Weight, Workers: e.Workers}
+		Weight: e.Weight, Workers: e.Workers, Queue: e.Queue, MaxRequestBytes: e.MaxRequestBytes}
 	s.ApplyDefaults()
 	return s
 }

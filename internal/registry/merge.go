@@ -43,7 +43,8 @@ const DefaultGroup = "default"
 //     it wins over everything else in the entry. Hiding a node that does not
 //     exist is no error.
 //   - An entry with a URL adds node Name or replaces it wholesale: Weight,
-//     Workers and Headers come from the entry, with nodespec's defaults
+//     Workers, Queue, MaxRequestBytes and Headers come from the entry
+//     (Entry.Spec), with nodespec's defaults
 //     (weight 1, workers 32, queue 8 × workers, max_request_bytes 5 MiB)
 //     for zeros, never from the node it replaces.
 //   - Groups, when given, become the node's exact membership. When empty, a
