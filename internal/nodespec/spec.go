@@ -235,7 +235,13 @@ func ValidHeaderName(h string) bool {
 // messages end up in logs and admin answers.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || (u.User == nil && u.RawQuery == "") {
+	if err != nil {
+		if strings.ContainsAny(raw, "@?") { // may hold credentials
+			return "(not shown: it does not parse and may hold credentials)"
+		}
+		return raw
+	}
+	if u.User == nil && u.RawQuery == "" {
 		return raw
 	}
 	if u.User != nil {

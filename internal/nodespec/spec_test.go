@@ -56,6 +56,7 @@ func TestValidate(t *testing.T) {
 		{"wrong scheme", func(s *Spec) { s.URL = "ftp://h" }, FieldURL, "", false, []string{"http:// or https://"}},
 		{"port but no host", func(s *Spec) { s.URL = "http://:8545" }, FieldURL, "", false, []string{"with a host"}},
 		{"credentials redacted", func(s *Spec) { s.URL = "ftp://u:secret@h/?key=k2" }, FieldURL, "", false, []string{"xxxxx"}},
+		{"unparseable url with credentials", func(s *Spec) { s.URL = "http://u:secret@h:port/?key=k2" }, FieldURL, "", false, []string{"not shown"}},
 		{"ws scheme", func(s *Spec) { s.WS = "http://h" }, FieldWS, "", false, []string{"ws:// or wss://"}},
 		{"weight low", func(s *Spec) { s.Weight = -1 }, FieldWeight, "", false, []string{"weight must be at least 1, got -1"}},
 		{"weight high", func(s *Spec) { s.Weight = MaxWeight + 1 }, FieldWeight, "", false, []string{"weight must be at most 1000, got 1001"}},
