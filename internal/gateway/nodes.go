@@ -248,7 +248,7 @@ func (g *Gateway) ChainViews() []ChainView {
 			}
 			cv.Nodes = append(cv.Nodes, NodeView{
 				Name: n.Name(), URL: redact(n.Spec().URL), Source: src, Groups: c.GroupsOf(n.Name()),
-				State: StateOf(c, n), Head: n.Head(), Lag: c.Lag(n),
+				State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),
 				LatencyP50Ms: ms(n.LatencyQuantile(0.5)), LatencyP99Ms: ms(n.LatencyQuantile(0.99)),
 				ErrorRate: n.ErrorRate(), InFlight: n.InFlight(), Weight: n.Weight(), Workers: n.Spec().Workers,
 			})
@@ -258,9 +258,6 @@ func (g *Gateway) ChainViews() []ChainView {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
-
-// StateOf names a node's state as operators see it (fleet.Chain.StateOf).
-func StateOf(c *fleet.Chain, n *node.Node) string { return c.StateOf(n) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
