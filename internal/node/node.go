@@ -50,7 +50,7 @@ type Node struct {
 	_ noCopy
 
 	name    string
-	spec    nodespec.Spec
+	cfg     nodespec.Spec
 	opts    Options
 	up      *upstream
 	slots   *schedule.Slots
@@ -79,7 +79,7 @@ func (*noCopy) Unlock() {}
 // start the checker; call Run. The spec is taken as it is: defaults and
 // validation belong to its caller (nodespec).
 func New(spec nodespec.Spec, opts Options) (*Node, error) {
-	name, cfg := spec.Name, spec
+	name, cfg := spec.Name, spec.Clone()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,15 +94,15 @@ func New(spec nodespec.Spec, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The chain's logger already names the chain: adding it here again
+	// wrote "chain" twice in every node line.
 	n := &Node{
-		name:   name,
-		spec:   spec.Clone(),
-		opts:   opts,
-		up:     up,
-		slots:  schedule.NewSlots(workers, capQueues(opts.Schedule, cfg.Queue)),
-		weight: float64(max(cfg.Weight, 1)),
-		// The chain's logger already names the chain: adding it here
-		// wrote "chain" twice in every node line.
+		name:    name,
+		cfg:     cfg,
+		opts:    opts,
+		up:      up,
+		slots:   schedule.NewSlots(workers, capQueues(opts.Schedule, cfg.Queue)),
+		weight:  float64(max(cfg.Weight, 1)),
 		log:     opts.Logger.With("node", name),
 		started: time.Now(),
 	}
@@ -127,7 +127,7 @@ func (n *Node) Name() string { return n.name }
 func (n *Node) Chain() string { return n.opts.Chain }
 
 // Spec returns the node's spec (contains the URL: keep it private).
-func (n *Node) Spec() nodespec.Spec { return n.spec.Clone() }
+func (n *Node) Spec() nodespec.Spec { return n.cfg.Clone() }
 
 // Head is the last block number the node reported.
 func (n *Node) Head() uint64 { return n.head.Load() }
