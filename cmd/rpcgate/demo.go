@@ -90,11 +90,7 @@ func fleetLine(gw *gateway.Gateway) string {
 	for _, c := range gw.Chains() {
 		fmt.Fprintf(&b, "best head %d;", c.BestHead())
 		for _, n := range c.Nodes() {
-			st := n.State().String()
-			if n.Usable() && !c.Selectable(n) {
-				st = "lagging"
-			}
-			fmt.Fprintf(&b, " %s=%s(head %d, lag %d, %d req)", n.Name(), st, n.Head(), c.Lag(n), n.Requests())
+			fmt.Fprintf(&b, " %s=%s(head %d, lag %d, %d req)", n.Name(), c.StateOf(n), n.Head(), c.Lag(n), n.Requests())
 		}
 	}
 	return b.String()

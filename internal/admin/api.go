@@ -146,9 +146,12 @@ func (a *api) reload(w http.ResponseWriter, r *http.Request) {
 // goes to the log.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *InvalidError
+	var spec *SpecError
 	var ver *VerifyError
 	var rel *ReloadError
 	switch {
+	case errors.As(err, &spec):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: spec.Error(), Field: spec.Field})
 	case errors.As(err, &inv):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: inv.Error(), Field: inv.Field})
 	case errors.Is(err, ErrUnknownChain), errors.Is(err, ErrUnknownNode):

@@ -38,4 +38,8 @@ type NodeSpec struct {
 	Weight  int               `json:"weight,omitempty"`
 	Workers int               `json:"workers,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// Queue and MaxRequestBytes are as in the config file; 0 is the
+	// default. Every field is judged by the config file's rules.
+	Queue           int   `json:"queue,omitempty"`
+	MaxRequestBytes int64 `json:"max_request_bytes,omitempty"`
 }

@@ -3,13 +3,13 @@ package balance
 import (
 	"testing"
 
-	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 func newNode(t *testing.T, name string, weight int) *node.Node {
 	t.Helper()
-	n, err := node.New(name, config.Node{URL: "http://127.0.0.1:1", Weight: weight, Workers: 4, Queue: 4}, node.Options{})
+	n, err := node.New(nodespec.Spec{Name: name, URL: "http://127.0.0.1:1", Weight: weight, Workers: 4, Queue: 4}, node.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

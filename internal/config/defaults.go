@@ -2,11 +2,14 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 // Defaults. This file is the one place they live; the doc comments in
@@ -26,10 +29,11 @@ const (
 	DefaultBackoffMin       = time.Second
 	DefaultBackoffMax       = 30 * time.Second
 	DefaultProbeTimeout     = 2 * time.Second
-	DefaultWeight           = 1
-	DefaultWorkers          = 32
-	// DefaultQueuePerWorker: a node's Queue defaults to this × Workers.
-	DefaultQueuePerWorker = 8
+	// Node defaults are nodespec's; these names stay for callers.
+	DefaultWeight          = nodespec.DefaultWeight
+	DefaultWorkers         = nodespec.DefaultWorkers
+	DefaultQueuePerWorker  = nodespec.DefaultQueuePerWorker // Queue defaults to this × Workers
+	DefaultMaxRequestBytes = nodespec.DefaultMaxRequestBytes
 
 	// Plans, keys and tenancy (issue 4).
 	DefaultPlanPriority     = PriorityLow
@@ -174,13 +178,24 @@ func (ch *Chain) applyDefaults() {
 	setDefault(&ch.Health.BackoffMax, Duration(DefaultBackoffMax))
 	setDefault(&ch.Health.ProbeTimeout, Duration(DefaultProbeTimeout))
 	for _, n := range ch.Nodes {
-		if n == nil {
-			continue
+		if n != nil {
+			n.applyDefaults()
 		}
-		setDefault(&n.Weight, DefaultWeight)
-		setDefault(&n.Workers, DefaultWorkers)
-		setDefault(&n.Queue, DefaultQueuePerWorker*n.Workers)
 	}
+}
+
+// applyDefaults takes the node defaults from nodespec, the one place they
+// are decided.
+func (n *Node) applyDefaults() {
+	s := n.Spec("")
+	s.ApplyDefaults()
+	n.Weight, n.Workers, n.Queue, n.MaxRequestBytes = s.Weight, s.Workers, s.Queue, s.MaxRequestBytes
+}
+
+// Spec is the node called name as a nodespec.Spec (sharing no map with n).
+func (n *Node) Spec(name string) nodespec.Spec {
+	return nodespec.Spec{Name: name, URL: n.URL, WS: n.WS, Headers: maps.Clone(n.Headers),
+		Weight: n.Weight, Workers: n.Workers, Queue: n.Queue, MaxRequestBytes: n.MaxRequestBytes}
 }
 
 // Lag is the chain's MaxLag, or its default when unset.

@@ -54,6 +54,16 @@ type Admin struct {
 	// Token is the bearer token every admin request must present.
 	// Required when Listen is not a loopback address. Default: empty.
 	Token string `yaml:"token"`
+	// AllowNodeHosts restricts where nodes added through the admin API may
+	// point: CIDRs ("10.0.0.0/8"; a bare address is one host) matched
+	// against every address the node's host resolves to, or host globs
+	// ("*.nodes.example", path.Match syntax, no port) matched against the
+	// host name. Default: empty (any host, except the gateway's own
+	// listeners, link-local and cloud metadata addresses). Link-local and
+	// metadata addresses are allowed only when a CIDR here contains them
+	// (metadata.google.internal only when listed by its exact name).
+	// Config file nodes are not restricted.
+	AllowNodeHosts []string `yaml:"allow_node_hosts"`
 }
 
 // Plan is a class of client: priority, limits and reach.
@@ -255,22 +265,32 @@ type Health struct {
 	ProbeTimeout Duration `yaml:"probe_timeout"`
 }
 
-// Node is one upstream full node.
+// Node is one upstream full node as the file writes it. Its settings,
+// defaults, limits and validation belong to nodespec.Spec (see Spec); the
+// admin API and the registry judge nodes by the same rules.
 type Node struct {
-	// URL is the node's HTTP JSON-RPC endpoint (http or https). Required.
-	// Userinfo and query strings (credentials) are never shown publicly.
+	// URL is the node's HTTP JSON-RPC endpoint (http or https, any case).
+	// Required. Userinfo and query strings (credentials) are never shown
+	// publicly.
 	URL string `yaml:"url"`
 	// WS is the node's WebSocket endpoint (ws or wss). Optional.
 	WS string `yaml:"ws"`
-	// Weight scales the node's share of traffic. Default: 1.
+	// Weight scales the node's share of traffic, 1 to 1000. Default: 1.
 	Weight int `yaml:"weight"`
-	// Workers is the most requests in flight to this node. Default: 32.
+	// Workers is the most requests in flight to this node, 1 to 4096.
+	// Default: 32.
 	Workers int `yaml:"workers"`
 	// Queue is how many requests may wait for a worker slot; beyond it the
-	// gateway tries another node or sheds load. Default: 8 × Workers.
+	// gateway tries another node or sheds load. 0 to 32768.
+	// Default: 8 × Workers.
 	Queue int `yaml:"queue"`
-	// Headers are sent with every request to the node (e.g. auth). They are
-	// never shown publicly. Default: none.
+	// MaxRequestBytes is the largest request body sent to this node; a
+	// larger call is refused with a JSON-RPC error before any node sees
+	// it, and never counts against the node's health. 1 to 1 GiB.
+	// Default: 5242880 (5 MiB, what geth accepts).
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// Headers are sent with every request to the node (e.g. auth). Names
+	// are RFC 7230 tokens. They are never shown publicly. Default: none.
 	Headers map[string]string `yaml:"headers"`
 }
 

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 // Validate checks a Config built in code (Load and Parse already did). Its
@@ -123,6 +125,12 @@ func (v *checker) listen(p, addr string) bool {
 // admin checks the admin listener: it changes the fleet, so it must be
 // private or protected by a token.
 func (v *checker) admin(a Admin) {
+	for i, h := range a.AllowNodeHosts {
+		if _, err := nodespec.ParseHostRule(h); err != nil {
+			v.at(indexPath("admin.allow_node_hosts", i), "admin.allow_node_hosts: "+err.Error(),
+				`write a CIDR such as 10.0.0.0/8, an address such as 10.0.0.1, or a host glob such as "*.nodes.example" (no scheme or port)`)
+		}
+	}
 	if a.Listen == "" {
 		return
 	}
@@ -158,9 +166,9 @@ func isLoopback(host string) bool {
 
 // nameRE is what chain, node and group names must look like: they appear in
 // URLs, metric labels and logs.
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+var nameRE = nodespec.NameRE
 
-const nameHint = "use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+const nameHint = nodespec.NameHint
 
 // methodRE is what a method pattern may contain; '*' is a path.Match glob.
 var methodRE = regexp.MustCompile(`^[A-Za-z0-9_*]+$`)
@@ -267,74 +275,32 @@ func (v *checker) health(p string, h Health) {
 	}
 }
 
+// node checks one node by nodespec's rules (the admin API and the
+// registry use the same ones, with the same messages) and places each
+// problem at its YAML key.
 func (v *checker) node(p, name string, n *Node) {
-	if !nameRE.MatchString(name) {
-		v.atKey(p, fmt.Sprintf("node name %q is not valid", name), nameHint)
-	}
 	if n == nil {
 		n = &Node{}
 	}
-	if n.URL == "" {
-		v.at(p+".url", fmt.Sprintf("node %q has no url", name),
-			`add the node's HTTP JSON-RPC endpoint, e.g. url: "http://10.0.0.1:8545"`)
-	} else if !validURL(n.URL, "http", "https") {
-		v.at(p+".url", fmt.Sprintf("node %q: url %q is not an http:// or https:// URL with a host", name, redact(n.URL)),
-			`write e.g. url: "http://10.0.0.1:8545"`)
-	}
-	if n.WS != "" && !validURL(n.WS, "ws", "wss") {
-		v.at(p+".ws", fmt.Sprintf("node %q: ws %q is not a ws:// or wss:// URL with a host", name, redact(n.WS)),
-			`write e.g. ws: "ws://10.0.0.1:8546", or remove ws`)
-	}
-	v.atLeast(p+".weight", int64(n.Weight), 1)
-	v.atLeast(p+".workers", int64(n.Workers), 1)
-	v.atLeast(p+".queue", int64(n.Queue), 0)
-	for _, h := range slices.Sorted(maps.Keys(n.Headers)) {
-		hp := joinPath(p+".headers", h)
-		if !validHeaderName(h) {
-			v.atKey(hp, fmt.Sprintf("node %q: %q is not a valid HTTP header name", name, h),
-				"use letters, digits and '-', e.g. Authorization or X-Api-Key")
-		}
-		if strings.ContainsAny(n.Headers[h], "\r\n") {
-			v.at(hp, fmt.Sprintf("node %q: header %q contains a line break", name, h),
-				"put the header value on one line")
+	for _, pr := range n.Spec(name).Validate() {
+		switch {
+		case pr.Field == nodespec.FieldName:
+			v.atKey(p, pr.Msg, pr.Hint)
+		case pr.Field == nodespec.FieldHeaders && pr.AtKey:
+			v.atKey(joinPath(p+".headers", pr.Header), pr.Msg, pr.Hint)
+		case pr.Field == nodespec.FieldHeaders:
+			v.at(joinPath(p+".headers", pr.Header), pr.Msg, pr.Hint)
+		default:
+			v.at(p+"."+pr.Field, pr.Msg, pr.Hint)
 		}
 	}
 }
 
-func validURL(raw string, schemes ...string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && slices.Contains(schemes, strings.ToLower(u.Scheme)) && u.Hostname() != ""
-}
+func validURL(raw string, schemes ...string) bool { return nodespec.ValidURL(raw, schemes...) }
 
 // redact hides credentials (userinfo, query) in a URL shown in a problem;
 // config problems end up in logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.User == nil && u.RawQuery == "") {
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "xxxxx"
-	}
-	return u.String()
-}
-
-// validHeaderName accepts RFC 9110 token characters.
-func validHeaderName(h string) bool {
-	if h == "" {
-		return false
-	}
-	for _, r := range h {
-		if r >= 0x80 || !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-			strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
-			return false
-		}
-	}
-	return true
-}
+func redact(raw string) string { return nodespec.Redact(raw) }
 
 // groups checks a chain's groups: the default group, node references,
 // method claims and fallbacks.

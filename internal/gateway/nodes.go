@@ -5,30 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"time"
 
 	"github.com/rpcgate/rpcgate/internal/admin"
-	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 	"github.com/rpcgate/rpcgate/internal/registry"
 )
 
 // AddNode verifies a node (right chain, answering) like a config node and
 // adds it to the chain and its groups; the change is stored in the
-// registry so it survives restarts and reaches every replica.
+// registry so it survives restarts and reaches every replica. The node is
+// judged by the config file's rules (nodespec, same messages), and may not
+// point at the gateway itself, outside admin.allow_node_hosts, or at
+// link-local and metadata addresses (nodeguard.go).
 func (g *Gateway) AddNode(ctx context.Context, chain string, s admin.NodeSpec) error {
 	c := g.chain(chain)
 	if c == nil {
 		return admin.ErrUnknownChain
 	}
-	if err := validateSpec(s); err != nil {
-		return err
+	spec := nodespec.Spec{Name: s.Name, URL: s.URL, WS: s.WS, Headers: s.Headers, Weight: s.Weight, Workers: s.Workers,
+		Queue: s.Queue, MaxRequestBytes: s.MaxRequestBytes}
+	spec.ApplyDefaults()
+	if ps := spec.Validate(); len(ps) > 0 {
+		return &admin.SpecError{Field: ps[0].Field, Problem: ps[0].String()}
 	}
 	e := registry.Entry{Chain: chain, Name: s.Name, URL: s.URL, WS: s.WS, Groups: s.Groups,
-		Weight: s.Weight, Workers: s.Workers, Headers: s.Headers, Updated: time.Now().UTC()}
+		Weight: s.Weight, Workers: s.Workers, Headers: s.Headers, Queue: s.Queue, MaxRequestBytes: s.MaxRequestBytes,
+		Updated: time.Now().UTC()}
 	if err := e.Validate(); err != nil {
 		return &admin.InvalidError{Field: "body", Msg: err.Error()}
 	}
@@ -37,6 +43,7 @@ func (g *Gateway) AddNode(ctx context.Context, chain string, s admin.NodeSpec) e
 	}
 	g.mu.Lock()
 	cc := g.cfg.Chains[chain]
+	allow := g.cfg.Admin.AllowNodeHosts
 	g.mu.Unlock()
 	for _, gr := range s.Groups {
 		if _, ok := cc.Groups[gr]; !ok {
@@ -45,10 +52,33 @@ func (g *Gateway) AddNode(ctx context.Context, chain string, s admin.NodeSpec) e
 	}
 	vctx, cancel := context.WithTimeout(ctx, cc.Health.ProbeTimeout.D()+time.Second)
 	defer cancel()
-	if _, err := node.Verify(vctx, s.Name, config.Node{URL: s.URL, Headers: s.Headers, Workers: 1}, cc.ChainID, cc.Health.ProbeTimeout.D()); err != nil {
-		return &admin.VerifyError{Err: err}
+	if err := g.checkTargets(vctx, spec, allow); err != nil {
+		return err
+	}
+	probe := spec.Clone()
+	probe.Workers = 1
+	if _, err := node.Verify(vctx, probe, cc.ChainID, cc.Health.ProbeTimeout.D()); err != nil {
+		return g.verifyFailed(chain, s.Name, err)
 	}
 	return g.put(ctx, e)
+}
+
+// verifyFailed is the admin answer for a node that failed verification:
+// a wrong chain id is said as it is (it helps and reveals nothing), any
+// other failure is "node unreachable", so the admin API cannot be used to
+// tell closed ports from open ones. The kind goes to the log (never the
+// URL, which may hold credentials).
+func (g *Gateway) verifyFailed(chain, name string, err error) error {
+	var wrong *node.WrongChainError
+	if errors.As(err, &wrong) {
+		return &admin.VerifyError{Err: err}
+	}
+	detail := "not a node error"
+	if ne, ok := node.AsError(err); ok {
+		detail = ne.Error()
+	}
+	g.log.Warn("admin add: node failed verification", "chain", chain, "node", name, "reason", detail)
+	return &admin.VerifyError{Err: admin.ErrUnreachable}
 }
 
 // RemoveNode takes a node out of its chain: new requests stop going to it
@@ -170,47 +200,6 @@ func (g *Gateway) chain(name string) *fleet.Chain {
 	return nil
 }
 
-var nodeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
-
-// validate checks each field and names the first wrong one.
-func validateSpec(s admin.NodeSpec) error {
-	switch {
-	case s.Name == "":
-		return &admin.InvalidError{Field: "name", Msg: "is required"}
-	case !nodeName.MatchString(s.Name):
-		return &admin.InvalidError{Field: "name", Msg: "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"}
-	case s.URL == "":
-		return &admin.InvalidError{Field: "url", Msg: "is required"}
-	case !hasScheme(s.URL, "http", "https"):
-		return &admin.InvalidError{Field: "url", Msg: "must be an http:// or https:// URL with a host"}
-	case s.WS != "" && !hasScheme(s.WS, "ws", "wss"):
-		return &admin.InvalidError{Field: "ws", Msg: "must be a ws:// or wss:// URL with a host"}
-	case s.Weight < 0:
-		return &admin.InvalidError{Field: "weight", Msg: "must be 0 (default 1) or more"}
-	case s.Workers < 0:
-		return &admin.InvalidError{Field: "workers", Msg: "must be 0 (default 32) or more"}
-	}
-	for k := range s.Headers {
-		if k == "" {
-			return &admin.InvalidError{Field: "headers", Msg: "header names must not be empty"}
-		}
-	}
-	return nil
-}
-
-func hasScheme(raw string, schemes ...string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	for _, s := range schemes {
-		if u.Scheme == s {
-			return true
-		}
-	}
-	return false
-}
-
 // NodeView is a node's live state for the admin API.
 type NodeView struct {
 	Name         string   `json:"name"`
@@ -258,25 +247,16 @@ func (g *Gateway) ChainViews() []ChainView {
 				src = "runtime"
 			}
 			cv.Nodes = append(cv.Nodes, NodeView{
-				Name: n.Name(), URL: redact(n.Config().URL), Source: src, Groups: c.GroupsOf(n.Name()),
-				State: StateOf(c, n), Head: n.Head(), Lag: c.Lag(n),
+				Name: n.Name(), URL: redact(n.Spec().URL), Source: src, Groups: c.GroupsOf(n.Name()),
+				State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),
 				LatencyP50Ms: ms(n.LatencyQuantile(0.5)), LatencyP99Ms: ms(n.LatencyQuantile(0.99)),
-				ErrorRate: n.ErrorRate(), InFlight: n.InFlight(), Weight: n.Weight(), Workers: n.Config().Workers,
+				ErrorRate: n.ErrorRate(), InFlight: n.InFlight(), Weight: n.Weight(), Workers: n.Spec().Workers,
 			})
 		}
 		out = append(out, cv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// StateOf names a node's state as operators see it: the health state,
-// with "lagging" for a healthy node beyond max_lag.
-func StateOf(c *fleet.Chain, n *node.Node) string {
-	if n.Usable() && !c.Selectable(n) {
-		return "lagging"
-	}
-	return n.State().String()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

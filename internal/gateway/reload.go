@@ -28,13 +28,14 @@ func (g *Gateway) Reload() error {
 
 // ApplyConfig makes cfg the running config (see Reload). Listener
 // addresses, the admin token and the registry backend cannot change
-// without a restart; a change to them is refused.
+// without a restart; a change to them is refused. admin.allow_node_hosts
+// may change: it is read at each admin add.
 func (g *Gateway) ApplyConfig(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.cfg
 	switch {
-	case cfg.Listen != old.Listen || cfg.Admin != old.Admin:
+	case cfg.Listen != old.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.Admin.Token != old.Admin.Token:
 		return &admin.ReloadError{Err: fmt.Errorf("listen and admin settings cannot change without a restart")}
 	case cfg.Registry != old.Registry:
 		return &admin.ReloadError{Err: fmt.Errorf("registry settings cannot change without a restart")}

@@ -7,9 +7,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/evm"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 var (
@@ -161,8 +161,9 @@ func (n *Node) ReportBadResponse(cause error) error {
 // Verify checks a would-be node before it joins a chain, as the checker
 // would: it must answer eth_chainId with chainID and report a head. It
 // returns the head. The probe uses a short-lived connection pool.
-func Verify(ctx context.Context, name string, cfg config.Node, chainID uint64, timeout time.Duration) (uint64, error) {
-	n, err := New(name, cfg, Options{ChainID: chainID, ProbeTimeout: timeout, MaxResponseBytes: 1 << 20})
+func Verify(ctx context.Context, spec nodespec.Spec, chainID uint64, timeout time.Duration) (uint64, error) {
+	name := spec.Name
+	n, err := New(spec, Options{ChainID: chainID, ProbeTimeout: timeout, MaxResponseBytes: 1 << 20})
 	if err != nil {
 		return 0, err
 	}

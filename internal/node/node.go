@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 	"github.com/rpcgate/rpcgate/internal/schedule"
 )
 
@@ -24,7 +24,12 @@ type Options struct {
 	BackoffMin       time.Duration
 	BackoffMax       time.Duration
 	MaxResponseBytes int64
-	Logger           *slog.Logger
+	// MaxRequestBytes is the largest request body sent to the node; New
+	// takes it from the spec when zero. Larger calls are refused before
+	// they are sent.
+	MaxRequestBytes int64
+	// Logger should already carry the chain; the node adds its own name.
+	Logger *slog.Logger
 	// Observer is told about head and state changes (metrics, best head).
 	Observer Observer
 	// Schedule orders waiting requests by priority class. Its per-class
@@ -45,7 +50,7 @@ type Node struct {
 	_ noCopy
 
 	name    string
-	cfg     config.Node
+	cfg     nodespec.Spec
 	opts    Options
 	up      *upstream
 	slots   *schedule.Slots
@@ -70,19 +75,27 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
-// New builds a node from its config. It does not start the checker; call Run.
-func New(name string, cfg config.Node, opts Options) (*Node, error) {
+// New builds the node spec describes (its name is spec.Name). It does not
+// start the checker; call Run. The spec is taken as it is: defaults and
+// validation belong to its caller (nodespec).
+func New(spec nodespec.Spec, opts Options) (*Node, error) {
+	name, cfg := spec.Name, spec.Clone()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
+	if opts.MaxRequestBytes == 0 {
+		opts.MaxRequestBytes = spec.MaxRequestBytes
+	}
 	workers := max(cfg.Workers, 1)
 	up, err := newUpstream(cfg.URL, cfg.Headers, workers, opts.MaxResponseBytes)
 	if err != nil {
 		return nil, err
 	}
+	// The chain's logger already names the chain: adding it here again
+	// wrote "chain" twice in every node line.
 	n := &Node{
 		name:    name,
 		cfg:     cfg,
@@ -90,7 +103,7 @@ func New(name string, cfg config.Node, opts Options) (*Node, error) {
 		up:      up,
 		slots:   schedule.NewSlots(workers, capQueues(opts.Schedule, cfg.Queue)),
 		weight:  float64(max(cfg.Weight, 1)),
-		log:     opts.Logger.With("chain", opts.Chain, "node", name),
+		log:     opts.Logger.With("node", name),
 		started: time.Now(),
 	}
 	n.ewmaNs.Store(math.Float64bits(float64(5 * time.Millisecond)))
@@ -113,8 +126,8 @@ func (n *Node) Name() string { return n.name }
 // Chain is the name of the chain the node serves.
 func (n *Node) Chain() string { return n.opts.Chain }
 
-// Config returns the node's config (contains the URL: keep it private).
-func (n *Node) Config() config.Node { return n.cfg }
+// Spec returns the node's spec (contains the URL: keep it private).
+func (n *Node) Spec() nodespec.Spec { return n.cfg.Clone() }
 
 // Head is the last block number the node reported.
 func (n *Node) Head() uint64 { return n.head.Load() }

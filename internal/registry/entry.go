@@ -12,10 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 // Entry is one run-time change to a chain's node set. (Chain, Name) is its
@@ -29,17 +30,22 @@ type Entry struct {
 	Weight  int               `json:"weight,omitempty"`
 	Workers int               `json:"workers,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
-	Removed bool              `json:"removed,omitempty"` // tombstone: hides a node the config file defines
-	Parked  bool              `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
-	Updated time.Time         `json:"updated"`
+	// Queue and MaxRequestBytes: 0 (absent in entries written before
+	// they existed) is nodespec's default.
+	Queue           int       `json:"queue,omitempty"`
+	MaxRequestBytes int64     `json:"max_request_bytes,omitempty"`
+	Removed         bool      `json:"removed,omitempty"` // tombstone: hides a node the config file defines
+	Parked          bool      `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
+	Updated         time.Time `json:"updated"`
 }
 
 // ErrInvalidEntry is wrapped by every error Entry.Validate returns.
 var ErrInvalidEntry = errors.New("invalid registry entry")
 
-// Validate checks what can be checked without the chain's config: identity,
-// URL schemes and non-negative sizes. Put calls it; Merge checks the rest
-// (groups and nodes that must exist).
+// Validate checks what can be checked without the chain's config:
+// identity, and for an entry with a URL the node it describes, by the same
+// rules (and messages) as a config file's node (nodespec). Put calls it;
+// Merge checks the rest (groups and nodes that must exist).
 func (e Entry) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w %s/%s: %s", ErrInvalidEntry, e.Chain, e.Name, fmt.Sprintf(format, args...))
@@ -51,19 +57,13 @@ func (e Entry) Validate() error {
 		return bad("chain must not contain '/'")
 	case e.Name == "":
 		return bad("name is empty")
-	case e.Weight < 0:
-		return bad("weight %d is negative", e.Weight)
-	case e.Workers < 0:
-		return bad("workers %d is negative", e.Workers)
-	}
-	if e.URL != "" && !validURL(e.URL, "http", "https") {
-		return bad("url must be an http or https URL with a host")
-	}
-	if e.WS != "" && !validURL(e.WS, "ws", "wss") {
-		return bad("ws must be a ws or wss URL with a host")
-	}
-	if e.WS != "" && e.URL == "" {
+	case e.WS != "" && e.URL == "":
 		return bad("ws needs url: an entry without url changes an existing node's groups or parking only")
+	}
+	if e.URL != "" {
+		if ps := e.Spec().Validate(); len(ps) > 0 {
+			return bad("%s", ps[0])
+		}
 	}
 	for _, g := range e.Groups {
 		if g == "" {
@@ -73,9 +73,13 @@ func (e Entry) Validate() error {
 	return nil
 }
 
-func validURL(raw string, schemes ...string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Host != "" && slices.Contains(schemes, u.Scheme)
+// Spec is the node an entry with a URL describes, defaults applied
+// (zeros mean the defaults, never the settings of a node it replaces).
+func (e Entry) Spec() nodespec.Spec {
+	s := nodespec.Spec{Name: e.Name, URL: e.URL, WS: e.WS, Headers: maps.Clone(e.Headers),
+		Weight: e.Weight, Workers: e.Workers, Queue: e.Queue, MaxRequestBytes: e.MaxRequestBytes}
+	s.ApplyDefaults()
+	return s
 }
 
 // key is the entry's identity as stored: "chain/name". Chain never holds a

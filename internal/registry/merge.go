@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 // Errors a skipped entry wraps (test with errors.Is); each comes inside an
@@ -42,9 +43,10 @@ const DefaultGroup = "default"
 //     it wins over everything else in the entry. Hiding a node that does not
 //     exist is no error.
 //   - An entry with a URL adds node Name or replaces it wholesale: Weight,
-//     Workers and Headers come from the entry, with the config defaults
-//     (weight 1, workers 32, queue 8 × workers) for zeros, never from the
-//     node it replaces.
+//     Workers, Queue, MaxRequestBytes and Headers come from the entry
+//     (Entry.Spec), with nodespec's defaults
+//     (weight 1, workers 32, queue 8 × workers, max_request_bytes 5 MiB)
+//     for zeros, never from the node it replaces.
 //   - Groups, when given, become the node's exact membership. When empty, a
 //     node that already exists keeps its groups and a new node joins
 //     "default". Groups must exist in the config: entries never create one.
@@ -57,14 +59,12 @@ const DefaultGroup = "default"
 // is skipped whole and reported in err as an *EntryError; the returned set
 // is complete and usable either way. Merge does not check that groups keep
 // at least one node. It never modifies cc.
-func Merge(chain string, cc *config.Chain, entries []Entry) (nodes map[string]config.Node, groups map[string][]string, parked map[string]bool, err error) {
-	m := merger{nodes: map[string]config.Node{}, groups: map[string][]string{}, parked: map[string]bool{}}
+func Merge(chain string, cc *config.Chain, entries []Entry) (nodes map[string]nodespec.Spec, groups map[string][]string, parked map[string]bool, err error) {
+	m := merger{nodes: map[string]nodespec.Spec{}, groups: map[string][]string{}, parked: map[string]bool{}}
 	if cc != nil {
 		for name, n := range cc.Nodes {
 			if n != nil {
-				nn := *n
-				nn.Headers = maps.Clone(n.Headers)
-				m.nodes[name] = nn
+				m.nodes[name] = n.Spec(name)
 			}
 		}
 		for name, g := range cc.Groups {
@@ -94,7 +94,7 @@ func Merge(chain string, cc *config.Chain, entries []Entry) (nodes map[string]co
 }
 
 type merger struct {
-	nodes  map[string]config.Node
+	nodes  map[string]nodespec.Spec
 	groups map[string][]string
 	parked map[string]bool
 }
@@ -124,7 +124,7 @@ func (m *merger) apply(e Entry) error {
 			}
 			e.Groups = []string{DefaultGroup}
 		}
-		m.nodes[e.Name] = nodeOf(e)
+		m.nodes[e.Name] = e.Spec()
 	case !exists:
 		return fmt.Errorf("%w %q: an entry without url can only change an existing node", ErrUnknownNode, e.Name)
 	}
@@ -151,22 +151,4 @@ func (m *merger) setGroups(node string, gs []string) {
 			m.groups[g] = append(members, node)
 		}
 	}
-}
-
-func nodeOf(e Entry) config.Node {
-	n := config.Node{
-		URL:     e.URL,
-		WS:      e.WS,
-		Weight:  e.Weight,
-		Workers: e.Workers,
-		Headers: maps.Clone(e.Headers),
-	}
-	if n.Weight == 0 {
-		n.Weight = config.DefaultWeight
-	}
-	if n.Workers == 0 {
-		n.Workers = config.DefaultWorkers
-	}
-	n.Queue = config.DefaultQueuePerWorker * n.Workers
-	return n
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/nodespec"
 )
 
 func testChain() *config.Chain {
@@ -27,13 +28,13 @@ func testChain() *config.Chain {
 
 func TestMerge(t *testing.T) {
 	t.Parallel()
-	cfgNode := func(name string) config.Node { return *testChain().Nodes[name] }
-	newNode := func(url string) config.Node {
-		return config.Node{URL: url, Weight: 1, Workers: 32, Queue: 256}
+	cfgNode := func(name string) nodespec.Spec { return testChain().Nodes[name].Spec(name) }
+	newNode := func(name, url string) nodespec.Spec {
+		return nodespec.Spec{Name: name, URL: url, Weight: 1, Workers: 32, Queue: 256, MaxRequestBytes: 5 << 20}
 	}
-	baseNodes := map[string]config.Node{"a": cfgNode("a"), "b": cfgNode("b"), "c": cfgNode("c")}
-	with := func(m map[string]config.Node, name string, n *config.Node) map[string]config.Node {
-		out := map[string]config.Node{}
+	baseNodes := map[string]nodespec.Spec{"a": cfgNode("a"), "b": cfgNode("b"), "c": cfgNode("c")}
+	with := func(m map[string]nodespec.Spec, name string, n *nodespec.Spec) map[string]nodespec.Spec {
+		out := map[string]nodespec.Spec{}
 		for k, v := range m {
 			out[k] = v
 		}
@@ -44,12 +45,12 @@ func TestMerge(t *testing.T) {
 		}
 		return out
 	}
-	ptr := func(n config.Node) *config.Node { return &n }
+	ptr := func(n nodespec.Spec) *nodespec.Spec { return &n }
 
 	for _, tc := range []struct {
 		name    string
 		entries []Entry
-		nodes   map[string]config.Node
+		nodes   map[string]nodespec.Spec
 		groups  map[string][]string
 		parked  map[string]bool
 		errIs   error // every error must wrap it
@@ -63,28 +64,28 @@ func TestMerge(t *testing.T) {
 		{
 			name:    "add a node into a group",
 			entries: []Entry{{Chain: "eth", Name: "d", URL: "http://10.0.0.4:8545", Groups: []string{"logs"}, Workers: 4}},
-			nodes:   with(baseNodes, "d", &config.Node{URL: "http://10.0.0.4:8545", Weight: 1, Workers: 4, Queue: 32}),
+			nodes:   with(baseNodes, "d", &nodespec.Spec{Name: "d", URL: "http://10.0.0.4:8545", Weight: 1, Workers: 4, Queue: 32, MaxRequestBytes: 5 << 20}),
 			groups:  map[string][]string{"default": {"a", "b"}, "logs": {"c", "d"}},
 			parked:  map[string]bool{},
 		},
 		{
 			name:    "add a node without groups joins default",
 			entries: []Entry{{Chain: "eth", Name: "d", URL: "http://10.0.0.4:8545"}},
-			nodes:   with(baseNodes, "d", ptr(newNode("http://10.0.0.4:8545"))),
+			nodes:   with(baseNodes, "d", ptr(newNode("d", "http://10.0.0.4:8545"))),
 			groups:  map[string][]string{"default": {"a", "b", "d"}, "logs": {"c"}},
 			parked:  map[string]bool{},
 		},
 		{
 			name:    "replace a config node keeps its groups",
 			entries: []Entry{{Chain: "eth", Name: "b", URL: "http://10.9.9.9:8545"}},
-			nodes:   with(baseNodes, "b", ptr(newNode("http://10.9.9.9:8545"))),
+			nodes:   with(baseNodes, "b", ptr(newNode("b", "http://10.9.9.9:8545"))),
 			groups:  map[string][]string{"default": {"a", "b"}, "logs": {"c"}},
 			parked:  map[string]bool{},
 		},
 		{
 			name:    "replace a config node and move it",
 			entries: []Entry{{Chain: "eth", Name: "a", URL: "http://10.9.9.9:8545", Groups: []string{"logs"}}},
-			nodes:   with(baseNodes, "a", ptr(newNode("http://10.9.9.9:8545"))),
+			nodes:   with(baseNodes, "a", ptr(newNode("a", "http://10.9.9.9:8545"))),
 			groups:  map[string][]string{"default": {"b"}, "logs": {"c", "a"}},
 			parked:  map[string]bool{},
 		},
@@ -108,7 +109,7 @@ func TestMerge(t *testing.T) {
 				{Chain: "eth", Name: "c", Parked: true},
 				{Chain: "eth", Name: "d", URL: "http://10.0.0.4:8545", Parked: true},
 			},
-			nodes:  with(baseNodes, "d", ptr(newNode("http://10.0.0.4:8545"))),
+			nodes:  with(baseNodes, "d", ptr(newNode("d", "http://10.0.0.4:8545"))),
 			groups: map[string][]string{"default": {"a", "b", "d"}, "logs": {"c"}},
 			parked: map[string]bool{"c": true, "d": true},
 		},
@@ -125,7 +126,7 @@ func TestMerge(t *testing.T) {
 				{Chain: "eth", Name: "d", URL: "http://10.0.0.4:8545", Groups: []string{"default", "traces"}},
 				{Chain: "eth", Name: "e", URL: "http://10.0.0.5:8545"},
 			},
-			nodes:  with(baseNodes, "e", ptr(newNode("http://10.0.0.5:8545"))),
+			nodes:  with(baseNodes, "e", ptr(newNode("e", "http://10.0.0.5:8545"))),
 			groups: map[string][]string{"default": {"a", "b", "e"}, "logs": {"c"}},
 			parked: map[string]bool{},
 			errIs:  ErrUnknownGroup,
@@ -145,8 +146,8 @@ func TestMerge(t *testing.T) {
 				{Chain: "eth", Name: "e", URL: "http://10.0.0.5:8545"},
 				{Chain: "eth", Name: "d", URL: "http://10.0.0.4:8545"},
 			},
-			nodes: with(with(baseNodes, "d", ptr(newNode("http://10.0.0.4:8545"))),
-				"e", ptr(newNode("http://10.0.0.5:8545"))),
+			nodes: with(with(baseNodes, "d", ptr(newNode("d", "http://10.0.0.4:8545"))),
+				"e", ptr(newNode("e", "http://10.0.0.5:8545"))),
 			groups: map[string][]string{"default": {"a", "b", "d", "e"}, "logs": {"c"}},
 			parked: map[string]bool{},
 		},

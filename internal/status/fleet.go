@@ -1,9 +1,6 @@
 package status
 
-import (
-	"github.com/rpcgate/rpcgate/internal/fleet"
-	"github.com/rpcgate/rpcgate/internal/node"
-)
+import "github.com/rpcgate/rpcgate/internal/fleet"
 
 // FleetSource turns the running chains into views. It reads only names,
 // heads, states and counters: never a node's config, which holds its URL
@@ -18,10 +15,8 @@ func FleetSource(chains func() []*fleet.Chain) func() []ChainView {
 		for _, c := range cs {
 			nodes := c.Nodes() // one topology snapshot
 			cv := ChainView{Name: c.Name, BestHead: c.BestHead(), Total: len(nodes)}
-			maxLag := c.MaxLag()
 			for _, n := range nodes {
-				lag := c.Lag(n)
-				nv := NodeView{Name: n.Name(), State: stateOf(n.State(), lag > maxLag), Head: n.Head(), Lag: lag,
+				nv := NodeView{Name: n.Name(), State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),
 					LatencyP50: n.LatencyQuantile(0.5), LatencyP99: n.LatencyQuantile(0.99),
 					InFlight: n.InFlight(), ErrorRate: n.ErrorRate()}
 				if c.Selectable(n) {
@@ -32,23 +27,5 @@ func FleetSource(chains func() []*fleet.Chain) func() []ChainView {
 			out = append(out, cv)
 		}
 		return out
-	}
-}
-
-func stateOf(s node.State, behind bool) string {
-	switch s {
-	case node.StateOK:
-		if behind {
-			return StateLagging
-		}
-		return StateOK
-	case node.StateEjected:
-		return StateEjected
-	case node.StateDraining:
-		return StateDraining
-	case node.StateWrongChain:
-		return StateWrongChain
-	default:
-		return StateUnknown
 	}
 }

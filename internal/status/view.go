@@ -7,16 +7,20 @@
 // header or address, only names an operator chose for the public.
 package status
 
-import "time"
+import (
+	"time"
 
-// Node states as shown on the page.
+	"github.com/rpcgate/rpcgate/internal/fleet"
+)
+
+// Node states as shown on the page: fleet's names (fleet.Chain.StateOf).
 const (
-	StateOK         = "ok"
-	StateLagging    = "lagging"
-	StateEjected    = "ejected"
-	StateDraining   = "draining"
-	StateWrongChain = "wrong-chain"
-	StateUnknown    = "unknown"
+	StateOK         = fleet.StateOK
+	StateLagging    = fleet.StateLagging
+	StateEjected    = fleet.StateEjected
+	StateDraining   = fleet.StateDraining
+	StateWrongChain = fleet.StateWrongChain
+	StateUnknown    = fleet.StateUnknown
 )
 
 // NodeView is the public picture of one node. Keep it free of URLs and
