@@ -15,6 +15,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/pipeline"
 	"github.com/rpcgate/rpcgate/internal/ratelimit"
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
@@ -57,13 +58,13 @@ chains:
 		tb.Fatal(err)
 	}
 	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
-	s := New(chains, execute.New(log), cfg.Limits, log, m)
 	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.SetTenancy(&Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
-		Usage: tenant.NewMemoryUsage(), Metrics: NewTenancyMetrics(m.Registry), Now: time.Now})
+	s := New(Options{Chains: chains, Exec: execute.New(log), Limits: cfg.Limits, Log: log, Metrics: m,
+		Tenancy: &pipeline.Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
+			Usage: tenant.NewMemoryUsage(), Metrics: pipeline.NewTenancyMetrics(m.Registry), Now: time.Now}})
 	return s, c
 }
 
@@ -91,7 +92,7 @@ func BenchmarkRouteSingle(b *testing.B) {
 	reqs := make([]jsonrpc.Request, 0, 4)
 	b.ReportAllocs()
 	for b.Loop() {
-		ch, _, ok := s.chains.Load().Resolve("x", "/eth")
+		ch, _, ok := s.pipe.Chains().Resolve("x", "/eth")
 		rs, _, err := jsonrpc.DecodeInto(reqs[:0], body, 1000)
 		if !ok || err != nil {
 			b.Fatal(ok, err)
@@ -173,13 +174,13 @@ chains:
 		time.Sleep(time.Millisecond)
 	}
 	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
-	s := New(chains, execute.New(log), cfg.Limits, log, m)
 	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.SetTenancy(&Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
-		Usage: tenant.NewMemoryUsage(), Metrics: NewTenancyMetrics(m.Registry), Now: time.Now})
+	s := New(Options{Chains: chains, Exec: execute.New(log), Limits: cfg.Limits, Log: log, Metrics: m,
+		Tenancy: &pipeline.Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
+			Usage: tenant.NewMemoryUsage(), Metrics: pipeline.NewTenancyMetrics(m.Registry), Now: time.Now}})
 	return s
 }
 
