@@ -150,8 +150,12 @@ func (o *Output) Release() {
 	o.Body = nil
 }
 
-// Relay runs one request and fills rec with what it did.
+// Relay runs one request and fills rec with what it did. rec may be a
+// different record from Open's (a WebSocket connection opens once and
+// relays many requests): the caller's chain, key and plan are recorded
+// again.
 func (p *Pipeline) Relay(ctx context.Context, in Input, rec *relay.Record) Output {
+	rec.Chain, rec.Key, rec.Plan = in.Caller.Chain.Name, in.Caller.ID.Key, in.Caller.ID.Plan
 	if in.Batch {
 		return p.batch(ctx, in.Caller, in.Reqs, rec)
 	}
