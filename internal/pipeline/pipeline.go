@@ -185,6 +185,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	ans := p.exec.Single(ctx, c, g, classOf(id), req, body, rec)
 	p.tenancy.account(ctx, id, req.Method, cost)
 	if ans.Err != nil {
+		ans.Release()
 		g.Count(rec.Method, fleet.OutcomeFailed)
 		rec.Outcome, rec.Code = relay.OutcomeFailed, ans.Err.Code
 		if req.IsNotification() {
