@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,45 +135,69 @@ func BenchmarkEncodeBatchAnswer(b *testing.B) {
 // checker's eth_chainId with the chain id). It returns once the node is
 // admitted.
 func proxyServer(tb testing.TB) *Server {
-	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rs, _, err := jsonrpc.DecodeInto(nil, body, 1000)
-		if err != nil || len(rs) != 1 {
-			http.Error(w, "want one call", http.StatusBadRequest)
-			return
+	return loopbackServer(tb, slog.New(slog.DiscardHandler), nil, "a")
+}
+
+// loopbackServer is proxyServer with a node per name, logging to log. A
+// client call (not a probe) is answered with HTTP 502 when fail, given how
+// many client calls the fleet has had (from 1), says so.
+func loopbackServer(tb testing.TB, log *slog.Logger, fail func(n int64) bool, names ...string) *Server {
+	var calls atomic.Int64
+	var nodes strings.Builder
+	for i, name := range names {
+		node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			rs, _, err := jsonrpc.DecodeInto(nil, body, 1000)
+			if err != nil || len(rs) != 1 {
+				http.Error(w, "want one call", http.StatusBadRequest)
+				return
+			}
+			result := `"0x10"`
+			switch rs[0].Method {
+			case "eth_chainId":
+				result = `"0x539"`
+			case "eth_blockNumber":
+			default:
+				if fail != nil && fail(calls.Add(1)) {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(jsonrpc.AppendResult(nil, rs[0].ID, []byte(result)))
+		}))
+		tb.Cleanup(node.Close)
+		if i > 0 {
+			nodes.WriteString(", ")
 		}
-		result := `"0x10"`
-		if rs[0].Method == "eth_chainId" {
-			result = `"0x539"`
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(jsonrpc.AppendResult(nil, rs[0].ID, []byte(result)))
-	}))
-	tb.Cleanup(node.Close)
-	log := slog.New(slog.DiscardHandler)
+		nodes.WriteString(name + `: {url: "` + node.URL + `"}`)
+	}
 	cfg, err := config.Parse("proxy.yaml", []byte(`
 chains:
   eth:
     chain_id: 1337
-    nodes: {a: {url: "`+node.URL+`"}}
-    groups: {default: {nodes: [a]}}
+    nodes: {`+nodes.String()+`}
+    groups: {default: {nodes: [`+strings.Join(names, ", ")+`]}}
 `), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m := telemetry.NewMetrics("bench")
-	c, err := fleet.NewChain("eth", fleet.SpecOf(cfg.Chains["eth"], cfg.Limits), log, m)
+	// The node checkers log elsewhere: log sees the requests only.
+	c, err := fleet.NewChain("eth", fleet.SpecOf(cfg.Chains["eth"], cfg.Limits), slog.New(slog.DiscardHandler), m)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	c.Start(ctx)
 	tb.Cleanup(func() { cancel(); c.Stop() })
-	for !c.Warm() || !c.Selectable(c.Node("a")) {
-		if ctx.Err() != nil {
-			tb.Fatal(ctx.Err())
+	for _, name := range names { // wait for the admission events
+		for !c.Selectable(c.Node(name)) {
+			if ctx.Err() != nil {
+				tb.Fatalf("node %s was never admitted", name)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
 	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
