@@ -1,7 +1,9 @@
-// Package frontend is the public HTTP listener: it reads and bounds client
-// bodies, resolves the chain, decodes JSON-RPC, hands calls to the
-// executor and writes answers with the right HTTP status. Every request
-// ends in one log line and its metrics.
+// Package frontend is the public HTTP listener, an adapter from HTTP to
+// the request pipeline (internal/pipeline): it reads and bounds client
+// bodies, decodes JSON-RPC, hands the request to the pipeline and writes
+// its answer with the HTTP status and headers the answer carries. Every
+// request ends in one log line, written from its relay record, and its
+// duration metric.
 package frontend
 
 import (
