@@ -11,6 +11,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/schedule"
 )
 
@@ -24,16 +25,28 @@ type Item struct {
 
 	answer []byte // the element's final JSON, id restored
 	write  bool
-	failed bool // answered by the gateway because no node could
+	failed bool           // answered by the gateway because no node could
+	rpcErr *jsonrpc.Error // the node's error object the element was answered with
 }
 
 // Outcome classifies the item's answer for metrics.
 func (it *Item) Outcome() fleet.Outcome {
-	if it.failed {
+	switch {
+	case it.failed:
 		return fleet.OutcomeFailed
+	case it.rpcErr != nil:
+		return fleet.OutcomeRPCError
 	}
 	return fleet.OutcomeOK
 }
+
+// RPCError is the node's JSON-RPC error object the element was answered
+// with (Outcome is fleet.OutcomeRPCError), else nil. Its strings may alias
+// the node's answer: valid until BatchResult.Release.
+func (it *Item) RPCError() *jsonrpc.Error { return it.rpcErr }
+
+// answeredWith notes a node's error object as the element's answer.
+func (it *Item) answeredWith(e *jsonrpc.Error) { it.rpcErr = e }
 
 // BatchResult is a batch's answers in client order.
 type BatchResult struct {
@@ -42,6 +55,17 @@ type BatchResult struct {
 	mu       sync.Mutex
 	nodes    []string
 	attempts int
+	rec      *relay.Record // may be nil; appended under mu
+}
+
+// record appends one attempt to the relay record; parts run concurrently.
+func (b *BatchResult) record(a relay.Attempt) {
+	if b.rec == nil {
+		return
+	}
+	b.mu.Lock()
+	b.rec.AddAttempt(a)
+	b.mu.Unlock()
 }
 
 // Nodes lists the nodes that answered parts of the batch, comma-separated.
@@ -105,9 +129,10 @@ func (b *BatchResult) keep(r *node.Response) {
 
 // Batch runs items, grouped by their node group, each group's part as one
 // upstream batch, the parts concurrently. Every call gets an answer, even
-// when its part times out.
-func (e *Executor) Batch(ctx context.Context, c *fleet.Chain, class schedule.Class, items []Item) *BatchResult {
-	res := &BatchResult{Items: items}
+// when its part times out. Each upstream try is appended to rec (which may
+// be nil).
+func (e *Executor) Batch(ctx context.Context, c *fleet.Chain, class schedule.Class, items []Item, rec *relay.Record) *BatchResult {
+	res := &BatchResult{Items: items, rec: rec}
 	parts := map[*fleet.Group][]int{}
 	for i := range items {
 		it := &items[i]
@@ -169,8 +194,10 @@ func (e *Executor) part(ctx context.Context, c *fleet.Chain, g *fleet.Group, cla
 			g.CountFallback()
 		}
 		body = buildPart(body[:0], res.Items, pending)
+		start := time.Now()
 		resp, err := n.Do(ctx, class, deadline, body)
 		if err != nil {
+			res.record(failedAttempt(ctx, n.Name(), start, err))
 			lastErr = err
 			if ne, ok := node.AsError(err); !ok || !ne.NotSent() {
 				pending = dropSentWrites(res.Items, pending, err)
@@ -179,11 +206,13 @@ func (e *Executor) part(ctx context.Context, c *fleet.Chain, g *fleet.Group, cla
 		}
 		rs, err = jsonrpc.ScanResponseBatch(resp.Body, rs[:0])
 		if err != nil {
-			resp.Release()
 			lastErr = n.ReportBadResponse(err)
+			res.record(failedAttempt(ctx, n.Name(), start, lastErr))
+			resp.Release()
 			pending = dropSentWrites(res.Items, pending, lastErr)
 			continue
 		}
+		res.record(answeredAttempt(n.Name(), start, nil, relay.OutcomeOK, len(resp.Body)))
 		res.keep(resp)
 		clear(inPart)
 		for _, i := range pending {
@@ -201,6 +230,7 @@ func (e *Executor) part(ctx context.Context, c *fleet.Chain, g *fleet.Group, cla
 				continue
 			}
 			it.answer = e.restore(c, n, it, r)
+			it.answeredWith(r.Err)
 			answered[i] = true
 		}
 		next := pending[:0]
@@ -225,6 +255,7 @@ func (e *Executor) part(ctx context.Context, c *fleet.Chain, g *fleet.Group, cla
 		}
 		if r, ok := held[i]; ok {
 			it.answer = jsonrpc.SpliceID(r.Raw, r.IDStart, r.IDEnd, idOrNull(it.Req.ID), nil)
+			it.answeredWith(r.Err)
 			continue
 		}
 		ge := gatewayError(ctx, lastErr, false)

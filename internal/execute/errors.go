@@ -10,20 +10,17 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/node"
 )
 
-// Gateway error codes, in the JSON-RPC server-error range. README lists
-// them with their HTTP statuses.
+// Gateway error codes live in package jsonrpc, next to the JSON-RPC
+// types; these aliases keep the engine's own references short.
 const (
-	CodeUnknownChain = -32001 // HTTP 404
-	CodeNoNode       = -32002 // HTTP 503: no usable node in the group or its fallbacks
-	CodeTimeout      = -32003 // HTTP 504: the deadline passed before any node answered
-	CodeUpstream     = -32004 // HTTP 502: every attempt failed
-	CodeLimited      = -32005 // HTTP 429: a rate limit or quota (EIP-1474 "limit exceeded")
-	CodeUnauthorized = -32006 // HTTP 401: missing, unknown or disabled API key
-	CodeForbidden    = -32007 // HTTP 403: the key's plan does not cover this chain
-	CodeOverloaded   = -32008 // HTTP 503: load shed (queues full, or the deadline cannot be met)
+	CodeNoNode     = jsonrpc.CodeNoNode
+	CodeTimeout    = jsonrpc.CodeTimeout
+	CodeUpstream   = jsonrpc.CodeUpstream
+	CodeOverloaded = jsonrpc.CodeOverloaded
 )
 
 // Error is an answer the gateway makes itself because no node answered.

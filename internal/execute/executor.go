@@ -10,6 +10,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/schedule"
 )
 
@@ -35,7 +36,11 @@ type Answer struct {
 	// Node is the name of the node that answered, for logs.
 	Node     string
 	Attempts int
-	resp     *node.Response
+	// Outcome is OutcomeOK for a node's result, OutcomeRPCError for a
+	// node's JSON-RPC error object (its code is the answering attempt's
+	// Code in the relay record), OutcomeFailed for a gateway error.
+	Outcome relay.Outcome
+	resp    *node.Response
 }
 
 // Release frees the node response behind Body.
@@ -46,8 +51,8 @@ func (a *Answer) Release() {
 
 // Single runs one call, forwarding body (the client's own bytes, so the
 // id needs no rewriting) and returning the answer of the first node that
-// can answer it.
-func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte) Answer {
+// can answer it. Each upstream try is appended to rec (which may be nil).
+func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte, rec *relay.Record) Answer {
 	deadline := time.Now().Add(c.TimeoutFor(req.Method))
 	dctx := withDeadline(ctx, deadline)
 	ctx, deadline = dctx, dctx.deadline
@@ -75,8 +80,10 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 			fellBack = true
 			g.CountFallback()
 		}
+		start := time.Now()
 		resp, err := n.Do(ctx, class, deadline, body)
 		if err != nil {
+			record(rec, failedAttempt(ctx, n.Name(), start, err))
 			lastErr = err
 			if ne, ok := node.AsError(err); write && (!ok || !ne.NotSent()) {
 				sent = true
@@ -86,8 +93,9 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 		}
 		r, serr := jsonrpc.ScanResponse(resp.Body)
 		if serr != nil {
-			resp.Release()
 			lastErr = n.ReportBadResponse(serr)
+			record(rec, failedAttempt(ctx, n.Name(), start, lastErr))
+			resp.Release()
 			if write {
 				sent = true
 				break
@@ -95,20 +103,22 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 			continue
 		}
 		if r.Err != nil && !write && retryable(evm.Classify(r.Err)) {
+			record(rec, answeredAttempt(n.Name(), start, r.Err, relay.OutcomeNotYet, len(resp.Body)))
 			held.Release()
 			held, heldBy = resp, n.Name()
 			continue
 		}
+		record(rec, answeredAttempt(n.Name(), start, r.Err, relay.OutcomeRPCError, len(resp.Body)))
 		held.Release()
 		if r.Err == nil && req.Method == "eth_blockNumber" {
 			return e.blockNumber(c, n, r, resp, t.n)
 		}
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: t.n}
+		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: t.n, Outcome: answerOutcome(r.Err)}
 	}
 	if held != nil {
-		return Answer{Body: held.Body, resp: held, Node: heldBy, Attempts: t.n}
+		return Answer{Body: held.Body, resp: held, Node: heldBy, Attempts: t.n, Outcome: relay.OutcomeRPCError}
 	}
-	return Answer{Err: gatewayError(ctx, lastErr, write && sent), Attempts: t.n}
+	return Answer{Err: gatewayError(ctx, lastErr, write && sent), Attempts: t.n, Outcome: relay.OutcomeFailed}
 }
 
 // blockNumber keeps eth_blockNumber from going backwards on this gateway:
@@ -117,16 +127,16 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 func (e *Executor) blockNumber(c *fleet.Chain, n *node.Node, r jsonrpc.Response, resp *node.Response, attempts int) Answer {
 	v, ok := evm.ParseQuantity(r.Result)
 	if !ok {
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts}
+		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
 	}
 	n.ObserveHead(v)
 	served, clamped := c.ServeBlockNumber(v)
 	if !clamped {
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts}
+		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
 	}
 	out := jsonrpc.AppendResult(nil, r.ID, evm.AppendQuantity(nil, served))
 	resp.Release()
-	return Answer{Body: out, Node: n.Name(), Attempts: attempts}
+	return Answer{Body: out, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
 }
 
 // retryable reports node errors that another node may not have.

@@ -86,3 +86,36 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 		}
 	}
 }
+
+// The line is written from the relay record: a call the first node fails
+// (HTTP 502) and the second answers logs the answering node and two
+// attempts, the same values as before the record existed.
+func TestAccessLineRetriedCall(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log, closer, err := telemetry.NewLogger(&buf, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := loopbackServer(t, log, func(n int64) bool { return n == 1 }, "a", "b")
+	r := httptest.NewRequest("POST", "/eth", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000000","latest"]}`))
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	closer.Close()
+	if w.Code != 200 || w.Body.String() != `{"jsonrpc":"2.0","id":1,"result":"0x10"}` {
+		t.Fatalf("answer %d %s", w.Code, w.Body)
+	}
+	var line string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(l, `"msg":"request"`) {
+			line = l
+		}
+	}
+	_, v := logFields(t, line)
+	if n := v["node"]; n != "a" && n != "b" {
+		t.Errorf("node %v, want the node that answered (a or b): %s", n, line)
+	}
+	if v["attempts"] != 2.0 || v["status"] != 200.0 || v["code"] != 0.0 || v["bytes"] != float64(w.Body.Len()) || v["methods"] != "eth_getBalance" {
+		t.Errorf("line %s, want 2 attempts, status 200, code 0, %d bytes", line, w.Body.Len())
+	}
+}

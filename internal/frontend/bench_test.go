@@ -2,9 +2,13 @@ package frontend
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/pipeline"
 	"github.com/rpcgate/rpcgate/internal/ratelimit"
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
@@ -55,13 +60,13 @@ chains:
 		tb.Fatal(err)
 	}
 	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
-	s := New(chains, execute.New(log), cfg.Limits, log, m)
 	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.SetTenancy(&Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
-		Usage: tenant.NewMemoryUsage(), Metrics: NewTenancyMetrics(m.Registry), Now: time.Now})
+	s := New(Options{Chains: chains, Exec: execute.New(log), Limits: cfg.Limits, Log: log, Metrics: m,
+		Tenancy: &pipeline.Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
+			Usage: tenant.NewMemoryUsage(), Metrics: pipeline.NewTenancyMetrics(m.Registry), Now: time.Now}})
 	return s, c
 }
 
@@ -89,7 +94,7 @@ func BenchmarkRouteSingle(b *testing.B) {
 	reqs := make([]jsonrpc.Request, 0, 4)
 	b.ReportAllocs()
 	for b.Loop() {
-		ch, _, ok := s.chains.Load().Resolve("x", "/eth")
+		ch, _, ok := s.pipe.Chains().Resolve("x", "/eth")
 		rs, _, err := jsonrpc.DecodeInto(reqs[:0], body, 1000)
 		if !ok || err != nil {
 			b.Fatal(ok, err)
@@ -122,5 +127,102 @@ func BenchmarkEncodeBatchAnswer(b *testing.B) {
 			out = jsonrpc.SpliceID(r.Raw, r.IDStart, r.IDEnd, id, out)
 		}
 		out = append(out, ']')
+	}
+}
+
+// proxyServer is a server for one chain whose single node is a loopback
+// JSON-RPC server answering every call with result "0x10" (and the node
+// checker's eth_chainId with the chain id). It returns once the node is
+// admitted.
+func proxyServer(tb testing.TB) *Server {
+	return loopbackServer(tb, slog.New(slog.DiscardHandler), nil, "a")
+}
+
+// loopbackServer is proxyServer with a node per name, logging to log. A
+// client call (not a probe) is answered with HTTP 502 when fail, given how
+// many client calls the fleet has had (from 1), says so.
+func loopbackServer(tb testing.TB, log *slog.Logger, fail func(n int64) bool, names ...string) *Server {
+	var calls atomic.Int64
+	var nodes strings.Builder
+	for i, name := range names {
+		node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			rs, _, err := jsonrpc.DecodeInto(nil, body, 1000)
+			if err != nil || len(rs) != 1 {
+				http.Error(w, "want one call", http.StatusBadRequest)
+				return
+			}
+			result := `"0x10"`
+			switch rs[0].Method {
+			case "eth_chainId":
+				result = `"0x539"`
+			case "eth_blockNumber":
+			default:
+				if fail != nil && fail(calls.Add(1)) {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(jsonrpc.AppendResult(nil, rs[0].ID, []byte(result)))
+		}))
+		tb.Cleanup(node.Close)
+		if i > 0 {
+			nodes.WriteString(", ")
+		}
+		nodes.WriteString(name + `: {url: "` + node.URL + `"}`)
+	}
+	cfg, err := config.Parse("proxy.yaml", []byte(`
+chains:
+  eth:
+    chain_id: 1337
+    nodes: {`+nodes.String()+`}
+    groups: {default: {nodes: [`+strings.Join(names, ", ")+`]}}
+`), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := telemetry.NewMetrics("bench")
+	// The node checkers log elsewhere: log sees the requests only.
+	c, err := fleet.NewChain("eth", fleet.SpecOf(cfg.Chains["eth"], cfg.Limits), slog.New(slog.DiscardHandler), m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	c.Start(ctx)
+	tb.Cleanup(func() { cancel(); c.Stop() })
+	for _, name := range names { // wait for the admission events
+		for !c.Selectable(c.Node(name)) {
+			if ctx.Err() != nil {
+				tb.Fatalf("node %s was never admitted", name)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	chains := route.NewChains(map[string]*fleet.Chain{"eth": c}, nil, []string{"eth"})
+	res, err := tenant.NewResolver(cfg, tenant.NewMemoryKeys())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := New(Options{Chains: chains, Exec: execute.New(log), Limits: cfg.Limits, Log: log, Metrics: m,
+		Tenancy: &pipeline.Tenancy{Resolver: res, Limiter: ratelimit.NewLocal(time.Now), Quotas: ratelimit.NewLocalQuotas(),
+			Usage: tenant.NewMemoryUsage(), Metrics: pipeline.NewTenancyMetrics(m.Registry), Now: time.Now}})
+	return s
+}
+
+// BenchmarkHandlerProxied runs a whole proxied call: the handler, the
+// executor and one exchange with a loopback node (whose own cost is
+// included: compare allocs/op rather than ns/op across changes).
+func BenchmarkHandlerProxied(b *testing.B) {
+	s := proxyServer(b)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000000","latest"]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/eth", bytes.NewReader(body))
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
 	}
 }

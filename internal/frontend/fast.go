@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/relay"
 )
 
 // Public listener settings. Request headers must fit in maxHeaderBytes
@@ -87,24 +88,25 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	x := &fastExchange{c: ctx}
 	x.rctx.base = s.base
-	rec := record{start: time.Now(), id: requestID("")}
-	x.setHeader("X-Request-Id", rec.id)
+	rec := newRecord("")
+	defer relay.Put(rec)
+	x.setHeader("X-Request-Id", rec.ID)
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		rec.tooLarge(x, s.limits.Load().MaxBodyBytes)
+		tooLarge(x, rec, s.limits.Load().MaxBodyBytes)
 		answerUnread(ctx)
 	case errors.As(err, &small):
-		rec.error(x, http.StatusRequestHeaderFieldsTooLarge, nil, jsonrpc.CodeInvalidRequest,
-			"request header block exceeds "+strconv.Itoa(maxHeaderBytes)+" bytes", 0)
+		reject(x, rec, http.StatusRequestHeaderFieldsTooLarge, jsonrpc.CodeInvalidRequest,
+			"request header block exceeds "+strconv.Itoa(maxHeaderBytes)+" bytes")
 		answerUnread(ctx)
 	case errors.As(err, &ne) && ne.Timeout():
-		rec.error(x, http.StatusRequestTimeout, nil, jsonrpc.CodeInvalidRequest, "request not received in time", 0)
+		reject(x, rec, http.StatusRequestTimeout, jsonrpc.CodeInvalidRequest, "request not received in time")
 	default:
-		rec.error(x, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "malformed HTTP request", 0)
+		reject(x, rec, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "malformed HTTP request")
 	}
-	s.finish(x, &rec)
+	s.finish(x, rec)
 }
 
 // answerUnread sends the answer prepared in ctx to a client whose request

@@ -7,57 +7,29 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/pipeline"
+	"github.com/rpcgate/rpcgate/internal/relay"
 )
 
-// record is what one request did, for its log line and metrics.
-type record struct {
-	start    time.Time
-	id       string
-	chain    *fleet.Chain
-	group    string
-	key      string // API key name; "" for anonymous
-	plan     string
-	method   string // bounded, for metrics
-	methods  string // as sent, for the log
-	batch    int
-	node     string
-	attempts int
-	status   int
-	code     int
-	bytes    int
+// newRecord starts the relay record of one HTTP request.
+func newRecord(clientID string) *relay.Record {
+	rec := relay.Get()
+	rec.Start = time.Now()
+	rec.ID = requestID(clientID)
+	rec.Transport = "http"
+	return rec
 }
 
-func (rec *record) json(x exchange, status int, body []byte) {
-	if body == nil {
-		body = []byte{}
-	}
-	x.send(status, body)
-	rec.status, rec.bytes = status, len(body)
+// reject answers with a gateway error the frontend makes itself.
+func reject(x exchange, rec *relay.Record, status, code int, msg string) {
+	out := pipeline.Reject(rec, status, nil, code, msg)
+	send(x, &out)
 }
 
-func (rec *record) noContent(x exchange) {
-	rec.status = http.StatusNoContent
-	x.send(rec.status, nil)
-}
-
-// error answers with a JSON-RPC error object; id is the raw client id (nil
-// answers null).
-func (rec *record) error(x exchange, status int, id []byte, code int, msg string, retryAfter int) {
-	if id == nil {
-		id = []byte("null")
-	}
-	if retryAfter > 0 {
-		x.setHeader("Retry-After", strconv.Itoa(retryAfter))
-	}
-	rec.code = code
-	rec.json(x, status, jsonrpc.AppendError(nil, id, code, msg, nil))
-}
-
-func (rec *record) tooLarge(x exchange, limit int64) {
-	rec.error(x, http.StatusRequestEntityTooLarge, nil, jsonrpc.CodeInvalidRequest,
-		"request body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes", 0)
+func tooLarge(x exchange, rec *relay.Record, limit int64) {
+	reject(x, rec, http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest,
+		"request body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
 }
 
 // requestID keeps a client's X-Request-ID when it is sane (1–128

@@ -79,8 +79,9 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
-	g.public = frontend.New(route.NewChains(map[string]*fleet.Chain{}, nil, nil), execute.New(log), cfg.Limits, log, m)
-	g.public.SetTenancy(g.tenants.stage)
+	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
+		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -203,8 +204,6 @@ func (g *Gateway) Start(ctx context.Context) error {
 	for _, c := range g.Chains() {
 		c.Start(g.ctx)
 	}
-	g.public.SetPages(&status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: g.log})
-	g.public.SetBaseContext(g.ctx)
 	g.servePublic()
 	if g.adminLn != nil {
 		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))

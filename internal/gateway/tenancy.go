@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rpcgate/rpcgate/internal/config"
-	"github.com/rpcgate/rpcgate/internal/frontend"
+	"github.com/rpcgate/rpcgate/internal/pipeline"
 	"github.com/rpcgate/rpcgate/internal/ratelimit"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/rpcgate/rpcgate/internal/tenant"
@@ -22,7 +22,7 @@ type tenancy struct {
 	keys     tenant.KeyStore
 	usage    tenant.Usage
 	resolver *tenant.Resolver
-	stage    *frontend.Tenancy
+	stage    *pipeline.Tenancy
 	admin    *tenant.Admin
 }
 
@@ -56,8 +56,8 @@ func newTenancy(cfg *config.Config, m *telemetry.Metrics, log *slog.Logger) (*te
 		limiter = ratelimit.NewRedis(t.redis, cfg.Registry.Prefix, mode, local)
 		quotas = ratelimit.NewRedisQuotas(t.redis, cfg.Registry.Prefix, mode)
 	}
-	t.stage = &frontend.Tenancy{Resolver: res, Limiter: limiter, Quotas: quotas, Usage: t.usage,
-		Metrics: frontend.NewTenancyMetrics(m.Registry), Now: time.Now}
+	t.stage = &pipeline.Tenancy{Resolver: res, Limiter: limiter, Quotas: quotas, Usage: t.usage,
+		Metrics: pipeline.NewTenancyMetrics(m.Registry), Now: time.Now}
 	t.admin = tenant.NewAdmin(res, t.keys, t.usage, nil)
 	return t, nil
 }

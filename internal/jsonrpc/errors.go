@@ -11,6 +11,20 @@ const (
 	CodeInternal       = -32603
 )
 
+// Gateway error codes: answers rpcgate makes itself, in the JSON-RPC
+// server-error range, each with its HTTP status. Every transport answers
+// with the same codes (the HTTP status applies to HTTP only).
+const (
+	CodeUnknownChain = -32001 // HTTP 404: no chain at this path or host
+	CodeNoNode       = -32002 // HTTP 503: no usable node in the group or its fallbacks
+	CodeTimeout      = -32003 // HTTP 504: the deadline passed before any node answered
+	CodeUpstream     = -32004 // HTTP 502: every attempt failed
+	CodeLimited      = -32005 // HTTP 429: a rate limit or quota (EIP-1474 "limit exceeded")
+	CodeUnauthorized = -32006 // HTTP 401: missing, unknown or disabled API key
+	CodeForbidden    = -32007 // HTTP 403: the key's plan does not cover this chain
+	CodeOverloaded   = -32008 // HTTP 503: load shed (queues full, or the deadline cannot be met)
+)
+
 // Error is a JSON-RPC error object: one the gateway answers with, or one a node
 // answered with (then Data holds the node's raw "data" member, untouched).
 type Error struct {

@@ -34,7 +34,7 @@ func NewMetrics(version string) *Metrics {
 	m := &Metrics{
 		Registry: r,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_requests_total",
-			Help: "JSON-RPC calls answered, by chain, group, method (unknown methods collapse to \"other\") and outcome (ok, denied, failed)."}, []string{"chain", "group", "method", "outcome"}),
+			Help: "JSON-RPC calls answered, by chain, group, method (unknown methods collapse to \"other\") and outcome (ok, rpc_error, denied, failed)."}, []string{"chain", "group", "method", "outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "rpcgate_request_duration_seconds",
 			Help:    "Time to answer a client request, by chain and method (\"batch\" for batches; unknown methods collapse to \"other\").",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"chain", "method"}),

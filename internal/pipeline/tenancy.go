@@ -1,19 +1,18 @@
-package frontend
+package pipeline
 
 import (
 	"context"
 	"errors"
 	"math"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/ratelimit"
+	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/schedule"
 	"github.com/rpcgate/rpcgate/internal/tenant"
 )
@@ -75,92 +74,90 @@ func NewTenancyMetrics(reg prometheus.Registerer) *TenancyMetrics {
 	return m
 }
 
-// identify resolves the caller; on failure it answers and reports false.
-func (t *Tenancy) identify(x exchange, chain, keysMode, keySegment string, rec *record) (tenant.Identity, bool) {
-	id, err := t.Resolver.Resolve(x, chain, keysMode, keySegment)
+// identify resolves the caller; when it cannot, it returns the answer and
+// false.
+func (t *Tenancy) identify(req tenant.Request, chain, keysMode, keySegment string, rec *relay.Record) (tenant.Identity, Output, bool) {
+	id, err := t.Resolver.Resolve(req, chain, keysMode, keySegment)
 	if err == nil {
-		rec.key, rec.plan = id.Key, id.Plan
-		return id, true
+		rec.Key, rec.Plan = id.Key, id.Plan
+		return id, Output{}, true
 	}
 	status := tenant.HTTPStatus(err)
-	code, reason := execute.CodeUnauthorized, "unknown"
+	code, reason := jsonrpc.CodeUnauthorized, "unknown"
 	switch {
 	case errors.Is(err, tenant.ErrKeyDisabled):
 		reason = "disabled"
 	case errors.Is(err, tenant.ErrKeyRequired):
 		reason = "required"
 	case errors.Is(err, tenant.ErrChainNotAllowed):
-		code, reason = execute.CodeForbidden, "chain"
+		code, reason = jsonrpc.CodeForbidden, "chain"
 	}
 	t.Metrics.Denied.WithLabelValues(chain, reason).Inc()
-	if status == http.StatusUnauthorized {
-		x.setHeader("WWW-Authenticate", `Bearer realm="rpcgate"`)
+	out := Reject(rec, status, nil, code, err.Error())
+	if status == 401 {
+		out.Challenge = `Bearer realm="rpcgate"`
 	}
-	rec.error(x, status, nil, code, err.Error(), 0)
-	return id, false
+	return id, out, false
 }
 
 // admit spends cost against the caller's rate limit and quotas; when a
-// limit refuses, it answers (429 with Retry-After, or 503 when a shared
-// limit cannot be checked and fails closed) and reports false. id is the
-// raw client id for a single call, nil for a batch.
-func (t *Tenancy) admit(ctx context.Context, x exchange, id tenant.Identity, chain string, cost int, rpcID []byte, rec *record) bool {
+// limit refuses, it returns the answer (429 with Retry-After, or 503 when
+// a shared limit cannot be checked and fails closed) and false. rpcID is
+// the raw client id for a single call, nil for a batch.
+func (t *Tenancy) admit(ctx context.Context, id tenant.Identity, chain string, cost int, rpcID []byte, rec *relay.Record) (Output, bool) {
 	plan := id.PlanCfg
 	if plan == nil || cost <= 0 {
-		return true
+		return Output{}, true
 	}
 	if plan.Rate != nil {
 		d, err := t.Limiter.Allow(ctx, id.LimitKey, cost, ratelimit.Rate{PerSecond: plan.Rate.PerSecond, Burst: plan.Rate.Burst})
-		if !t.decided(x, d, err, id, chain, rpcID, rec, func() string {
+		if out, ok := t.decided(d, err, id, chain, rpcID, rec, func() string {
 			return "rate limit exceeded: plan " + id.Plan + " allows " + strconv.FormatFloat(plan.Rate.PerSecond, 'f', -1, 64) +
 				" compute units/s (burst " + strconv.Itoa(plan.Rate.Burst) + "); this request costs " + strconv.Itoa(cost)
-		}) {
-			return false
+		}); !ok {
+			return out, false
 		}
 	}
 	if plan.Quota.Daily > 0 || plan.Quota.Monthly > 0 {
 		d, err := t.Quotas.Spend(ctx, id.LimitKey, int64(cost), plan.Quota.Daily, plan.Quota.Monthly, t.Now())
-		if !t.decided(x, d, err, id, chain, rpcID, rec, func() string {
+		if out, ok := t.decided(d, err, id, chain, rpcID, rec, func() string {
 			return d.Limit + " exceeded for plan " + id.Plan + "; it resets in " + d.RetryAfter.Round(time.Second).String()
-		}) {
-			return false
+		}); !ok {
+			return out, false
 		}
 	}
-	return true
+	return Output{}, true
 }
 
 // decided turns a limiter decision into an answer when it refuses.
-func (t *Tenancy) decided(x exchange, d ratelimit.Decision, err error, id tenant.Identity, chain string, rpcID []byte, rec *record, msg func() string) bool {
+func (t *Tenancy) decided(d ratelimit.Decision, err error, id tenant.Identity, chain string, rpcID []byte, rec *relay.Record, msg func() string) (Output, bool) {
 	if err != nil && errors.Is(err, ratelimit.ErrRedisDown) {
 		switch {
 		case d.Allowed:
 			t.Metrics.LimiterError.WithLabelValues("open").Inc()
-			return true
+			return Output{}, true
 		case d.Limit == "": // failing closed: no limit decided
 			t.Metrics.LimiterError.WithLabelValues("closed").Inc()
-			rec.error(x, http.StatusServiceUnavailable, rpcID, execute.CodeOverloaded,
-				"rate limits cannot be checked right now; try again shortly", 1)
-			return false
+			out := Reject(rec, 503, rpcID, jsonrpc.CodeOverloaded, "rate limits cannot be checked right now; try again shortly")
+			out.RetryAfter = 1
+			return out, false
 		}
 		// Failing open onto the local limiter, which refused: a normal 429.
 		t.Metrics.LimiterError.WithLabelValues("open").Inc()
 	}
 	if d.Allowed {
-		return true
+		return Output{}, true
 	}
 	t.Metrics.Limited.WithLabelValues(chain, id.Plan, d.Limit).Inc()
 	secs := int(math.Ceil(d.RetryAfter.Seconds()))
 	data := `{"limit":` + strconv.Quote(d.Limit) + `,"retry_after_ms":` + strconv.FormatInt(d.RetryAfter.Milliseconds(), 10) + `}`
-	if rpcID == nil {
-		rpcID = []byte("null")
-	}
 	if secs < 1 {
 		secs = 1
 	}
-	x.setHeader("Retry-After", strconv.Itoa(secs))
-	rec.code = execute.CodeLimited
-	rec.json(x, http.StatusTooManyRequests, jsonrpc.AppendError(nil, rpcID, execute.CodeLimited, msg(), []byte(data)))
-	return false
+	rec.Outcome, rec.Code = relay.OutcomeRejected, jsonrpc.CodeLimited
+	out := answer(rec, 429, jsonrpc.AppendError(nil, idOrNull(rpcID), jsonrpc.CodeLimited, msg(), []byte(data)))
+	out.RetryAfter = secs
+	return out, false
 }
 
 // account records one answered call's usage.
@@ -176,7 +173,3 @@ func (t *Tenancy) account(ctx context.Context, id tenant.Identity, method string
 }
 
 func classOf(id tenant.Identity) schedule.Class { return schedule.Class(id.Priority) }
-
-func planDenied(m, plan string) string {
-	return "the method " + m + " is not available on plan " + plan
-}
