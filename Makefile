@@ -4,15 +4,16 @@ SHELL := bash
 
 GO ?= go
 
-.PHONY: test unit e2e fuzz bench build lint anvil promtool
+.PHONY: test unit e2e fuzz bench build lint hygiene anvil promtool
 
-# Installs anvil (real Ethereum nodes for test/e2e) into .cache/tools once,
+# Runs `lint` first (go.mod tidy, gofmt, go vet): any finding fails the run.
+# Then installs anvil (real Ethereum nodes for test/e2e) into .cache/tools once,
 # runs every package under the race detector (e2e included), then a short,
 # bounded fuzz pass over the decoders. The fuzz budget is a count of
 # executions (`Nx`), not a duration: a duration budget races Go's fuzz
 # coordinator at the deadline and fails with a bare "context deadline exceeded"
 # on a loaded machine (golang/go#75804). -timeout still bounds a real hang.
-test:
+test: lint
 	bash scripts/install-promtool.sh >/dev/null
 	ANVIL="$$(bash scripts/install-anvil.sh)"; \
 	CHROMIUM="$$(bash scripts/install-chromium.sh)"; \
@@ -46,10 +47,19 @@ promtool:
 bench:
 	bash bench/run.sh
 
+# A static binary: no cgo, so no libc (the resolver is Go's own); -trimpath
+# keeps build paths out of it.
 build:
-	$(GO) build -o bin/rpcgate ./cmd/rpcgate
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/rpcgate ./cmd/rpcgate
 
+# Hygiene, run first by `make test`: go.mod and go.sum must be what
+# `go mod tidy` makes them, every Go file gofmt-clean, and go vet silent.
+# Each check prints what it found and fails.
 lint:
+	@if ! out="$$($(GO) mod tidy -diff 2>&1)"; then \
+		echo "go.mod/go.sum are not tidy (run go mod tidy):"; echo "$$out"; exit 1; fi
 	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+hygiene: lint

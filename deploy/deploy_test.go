@@ -2,8 +2,9 @@
 // alert rules and the Grafana dashboard under deploy/ honest. They run
 // promtool on the rules and their unit tests, and they check that every
 // PromQL expression names only metrics rpcgate exports. The list of those
-// metrics is read from the Metrics table of ../README.md, so renaming a
-// metric without updating the rules and dashboard breaks this test.
+// metrics is read from the table of ../docs/metrics.md (which docs/docs_test.go
+// keeps equal to the metrics the code defines), so renaming a metric without
+// updating the rules and dashboard breaks this test.
 package deploy
 
 import (
@@ -27,12 +28,12 @@ const (
 	alertsFile    = "prometheus/rpcgate-alerts.yaml"
 	alertTestFile = "prometheus/rpcgate-alerts.test.yaml"
 	dashboardFile = "grafana/rpcgate-dashboard.json"
-	readmeFile    = "../README.md"
+	metricsFile   = "../docs/metrics.md"
 )
 
 // pendingMetrics are metrics the rules or dashboard use that are not in the
-// README's Metrics table yet (they are being added). Once a name appears in
-// the README it is taken from there; keeping it here as well is harmless.
+// table of docs/metrics.md yet (they are being added). Once a name appears
+// there it is taken from there; keeping it here as well is harmless.
 var pendingMetrics = map[string]string{
 	"rpcgate_request_duration_seconds": "histogram", // labels chain, method
 	"rpcgate_group_healthy_nodes":      "gauge",     // labels chain, group
@@ -78,23 +79,15 @@ func TestPromtoolTestRules(t *testing.T) {
 	runPromtool(t, "test", "rules", alertTestFile)
 }
 
-// readmeMetrics returns the metric names (with histogram series suffixes)
-// listed in README.md's Metrics table, plus pendingMetrics.
-func readmeMetrics(t *testing.T) map[string]bool {
+// documentedMetrics returns the metric names (with histogram series suffixes)
+// listed in the table of docs/metrics.md, plus pendingMetrics.
+func documentedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	b, err := os.ReadFile(readmeFile)
+	b, err := os.ReadFile(metricsFile)
 	if err != nil {
-		t.Fatalf("read %s: %v", readmeFile, err)
+		t.Fatalf("read %s: %v", metricsFile, err)
 	}
-	text := string(b)
-	start := strings.Index(text, "\n## Metrics")
-	if start < 0 {
-		t.Fatalf("%s has no \"## Metrics\" section", readmeFile)
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
+	section := string(b)
 	// | `rpcgate_requests_total` | counter | chain, group, outcome | ... |
 	row := regexp.MustCompile("(?m)^\\|\\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\\s*\\|\\s*([a-z]+)\\s*\\|")
 	types := map[string]string{}
@@ -102,8 +95,8 @@ func readmeMetrics(t *testing.T) map[string]bool {
 		types[m[1]] = m[2]
 	}
 	if len(types) < 10 {
-		t.Fatalf("found only %d metrics in the Metrics table of %s (%v); has the table's format changed?",
-			len(types), readmeFile, types)
+		t.Fatalf("found only %d metrics in the table of %s (%v); has the table's format changed?",
+			len(types), metricsFile, types)
 	}
 	for name, typ := range pendingMetrics {
 		if _, ok := types[name]; !ok {
@@ -123,7 +116,7 @@ func readmeMetrics(t *testing.T) map[string]bool {
 			allowed[name+"_count"] = true
 		case "counter", "gauge":
 		default:
-			t.Fatalf("%s: metric %s has unknown type %q", readmeFile, name, typ)
+			t.Fatalf("%s: metric %s has unknown type %q", metricsFile, name, typ)
 		}
 	}
 	return allowed
@@ -321,8 +314,8 @@ func checkExpr(t *testing.T, allowed map[string]bool, where, expr string) {
 	}
 	for _, n := range names {
 		if !allowed[n] {
-			t.Errorf("%s: expression uses metric %q, which is not in the Metrics table of %s "+
-				"(renamed or removed?):\n%s", where, n, readmeFile, expr)
+			t.Errorf("%s: expression uses metric %q, which is not in the table of %s "+
+				"(renamed or removed?):\n%s", where, n, metricsFile, expr)
 		}
 	}
 }
@@ -342,7 +335,7 @@ type ruleFile struct {
 }
 
 func TestAlertRulesUseKnownMetrics(t *testing.T) {
-	allowed := readmeMetrics(t)
+	allowed := documentedMetrics(t)
 	b, err := os.ReadFile(alertsFile)
 	if err != nil {
 		t.Fatal(err)
@@ -445,7 +438,7 @@ func checkDatasource(t *testing.T, where string, ds any) {
 }
 
 func TestDashboard(t *testing.T) {
-	allowed := readmeMetrics(t)
+	allowed := documentedMetrics(t)
 	b, err := os.ReadFile(dashboardFile)
 	if err != nil {
 		t.Fatal(err)
@@ -555,8 +548,8 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 
-	// Report README metrics the dashboard does not show (not an error:
-	// a new metric may be added to the README before the dashboard).
+	// Report documented metrics the dashboard does not show (not an error:
+	// a new metric may be added to docs/metrics.md before the dashboard).
 	used := map[string]bool{}
 	for _, p := range all {
 		for _, tg := range p.Targets {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rpcgate/rpcgate/internal/config"
@@ -26,9 +27,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	log, logs, _ := telemetry.NewLogger(stderr, "text", "warn")
 	defer logs.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	fl, err := demo.Start(ctx, demo.Options{Logger: log})
+	// The fleet outlives the gateway: it is closed (and joined) only after
+	// the gateway has shut down, so calls in flight can still finish.
+	fl, err := demo.Start(context.Background(), demo.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "rpcgate demo: cannot start the simulated fleet:", err)
 		return 1
@@ -39,7 +40,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rpcgate demo: embedded config is invalid:", err)
 		return 1
 	}
-	return serve(cfg, log, func(gw *gateway.Gateway) {
+	return serve(cfg, log, func(gw *gateway.Gateway) (stop func()) {
 		ep := "http://" + gw.Addr() + "/eth"
 		fmt.Fprintf(stdout, "rpcgate demo: a simulated chain (id %d) behind 3 simulated nodes\n\n", cfg.Chains["eth"].ChainID)
 		fmt.Fprintf(stdout, "  endpoint  %s\n", ep)
@@ -52,36 +53,61 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  node %-7s %s\n", n.Name, n.Behaviour)
 		}
 		client := &demo.Client{URL: ep, Rate: *rate}
-		go client.Run(ctx)
 		if *rate > 0 {
 			fmt.Fprintf(stdout, "\nA built-in client sends %d mixed requests/s through the gateway (--load 0 turns it off).\n", *rate)
 		}
 		fmt.Fprintln(stdout, "Ctrl-C stops. What the nodes do, and what the gateway sees:")
-		go func() {
-			for ev := range fl.Events() {
-				fmt.Fprintf(stdout, "%s  %s\n", time.Now().Format("15:04:05"), ev)
-			}
-		}()
-		go func() {
-			t := time.NewTicker(*every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					fmt.Fprintf(stdout, "%s  gateway: %s\n", time.Now().Format("15:04:05"), fleetLine(gw))
-					if *rate > 0 {
-						line := fmt.Sprintf("client: %d answered, %d failed", client.OK.Load(), client.Failed.Load())
-						if e := client.LastError.Load(); e != nil {
-							line += " (last failure: " + *e + ")"
-						}
-						fmt.Fprintf(stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
-					}
-				}
-			}
-		}()
+		// The client, the event printer and the status ticker stop before
+		// the gateway shuts down: serve calls stop, which cancels them and
+		// waits until each has returned.
+		ctx, cancel := context.WithCancel(context.Background())
+		var bg sync.WaitGroup
+		bg.Go(func() { client.Run(ctx) })
+		bg.Go(func() { printEvents(ctx, stdout, fl.Events()) })
+		bg.Go(func() { printStatus(ctx, stdout, *every, gw, client, *rate > 0) })
+		return func() {
+			cancel()
+			bg.Wait()
+		}
 	})
+}
+
+// printEvents prints the fleet's event lines until ctx ends or the fleet
+// closes the channel.
+func printEvents(ctx context.Context, stdout io.Writer, events <-chan string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			fmt.Fprintf(stdout, "%s  %s\n", time.Now().Format("15:04:05"), ev)
+		}
+	}
+}
+
+// printStatus prints the gateway's view of the fleet, and the client's
+// counters when it runs, every interval until ctx ends.
+func printStatus(ctx context.Context, stdout io.Writer, every time.Duration, gw *gateway.Gateway, client *demo.Client, withClient bool) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fmt.Fprintf(stdout, "%s  gateway: %s\n", time.Now().Format("15:04:05"), fleetLine(gw))
+			if withClient {
+				line := fmt.Sprintf("client: %d answered, %d failed", client.OK.Load(), client.Failed.Load())
+				if e := client.LastError.Load(); e != nil {
+					line += " (last failure: " + *e + ")"
+				}
+				fmt.Fprintf(stdout, "%s  %s\n", time.Now().Format("15:04:05"), line)
+			}
+		}
+	}
 }
 
 // fleetLine summarises the gateway's view: best head and each node's state.

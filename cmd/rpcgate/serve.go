@@ -43,8 +43,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the gateway until SIGINT/SIGTERM, then shuts down within the
-// configured timeout. started, if set, is called once listeners are bound.
-func serve(cfg *config.Config, log *slog.Logger, started func(*gateway.Gateway)) int {
+// configured timeout. started, if set, is called once listeners are bound;
+// the function it returns (if any) is called before the gateway shuts down
+// and must stop and wait for whatever started began.
+func serve(cfg *config.Config, log *slog.Logger, started func(*gateway.Gateway) (stop func())) int {
 	gw, err := gateway.New(cfg, log, version)
 	if err != nil {
 		log.Error("cannot build gateway", "err", err)
@@ -61,8 +63,9 @@ func serve(cfg *config.Config, log *slog.Logger, started func(*gateway.Gateway))
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	var stop func()
 	if started != nil {
-		started(gw)
+		stop = started(gw)
 	}
 	code := 0
 wait:
@@ -82,6 +85,9 @@ wait:
 			code = 1
 			break wait
 		}
+	}
+	if stop != nil {
+		stop()
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), gw.ShutdownTimeout())
 	defer scancel()

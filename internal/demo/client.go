@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -30,14 +31,22 @@ var demoCalls = []string{
 	`[{"jsonrpc":"2.0","id":5,"method":"eth_chainId","params":[]},{"jsonrpc":"2.0","id":6,"method":"eth_gasPrice","params":[]}]`,
 }
 
-// Run sends requests until ctx ends.
+// Run sends requests until ctx ends, then cancels the requests still in
+// flight and returns once every one of them has finished and its
+// connections are closed: it leaves no goroutine behind.
 func (c *Client) Run(ctx context.Context) {
 	if c.Rate <= 0 {
 		return
 	}
 	t := time.NewTicker(time.Second / time.Duration(c.Rate))
 	defer t.Stop()
-	hc := &http.Client{Timeout: 15 * time.Second}
+	// Its own transport, so closing its idle connections at the end closes
+	// only this client's (and their read/write goroutines with them).
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
@@ -45,7 +54,7 @@ func (c *Client) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		body := demoCalls[i%len(demoCalls)]
-		go c.once(ctx, hc, body)
+		inFlight.Go(func() { c.once(ctx, hc, body) })
 	}
 }
 
