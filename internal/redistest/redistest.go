@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,6 +82,32 @@ func Prefix(t testing.TB, addr string) string {
 	return p
 }
 
+// Shared is Need and Prefix in one: the shared Redis's address and a key
+// prefix of the test's own there, deleted when the test ends.
+func Shared(t testing.TB) (addr, prefix string) {
+	t.Helper()
+	addr = Need(t)
+	return addr, Prefix(t, addr)
+}
+
+// Keys lists the keys under prefix on addr.
+func Keys(t testing.TB, addr, prefix string) []string {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var keys []string
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("redis SCAN %s*: %v", prefix, err)
+	}
+	return keys
+}
+
 // Server is a private redis-server on a free loopback port, without
 // automatic persistence; its dump file in Dir is loaded at start, so an
 // explicit SAVE survives a restart.
@@ -121,6 +148,8 @@ func (s *Server) Start() {
 	t.Helper()
 	cmd := exec.Command("/usr/bin/redis-server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.Dir, "--dbfilename", "dump.rdb")
+	// If the test binary dies (timeout panic, ^C) the kernel kills the server too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}

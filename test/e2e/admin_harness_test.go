@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Harness for the admin API, registry, reload and shutdown tests: a config
@@ -294,34 +292,22 @@ var (
 // call sends one read through the gateway and returns an error unless the
 // answer is HTTP 200 with a non-null result and no error.
 func call(ctx context.Context, client *http.Client, url string, id int64, rc readCall) error {
-	params := rc.params
-	if params == nil {
-		params = []any{}
+	r := sendRPC(ctx, client, url, nil, rpcBodyID(id, rc.method, rc.params...))
+	if r.Err != nil {
+		return fmt.Errorf("%s: %w", rc.method, r.Err)
 	}
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": rc.method, "params": params})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", rc.method, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %.200s", rc.method, resp.StatusCode, data)
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d: %.200s", rc.method, r.Status, r.Body)
 	}
 	var msg struct {
 		Result json.RawMessage `json:"result"`
 		Error  json.RawMessage `json:"error"`
 	}
-	if err := json.Unmarshal(data, &msg); err != nil {
-		return fmt.Errorf("%s: %v: %.200s", rc.method, err, data)
+	if err := json.Unmarshal(r.Body, &msg); err != nil {
+		return fmt.Errorf("%s: %v: %.200s", rc.method, err, r.Body)
 	}
 	if msg.Error != nil || len(msg.Result) == 0 || string(msg.Result) == "null" {
-		return fmt.Errorf("%s: no result: %.200s", rc.method, data)
+		return fmt.Errorf("%s: no result: %.200s", rc.method, r.Body)
 	}
 	return nil
 }
@@ -420,166 +406,11 @@ func (l *Load) requireNoFailures(t testing.TB, what string) {
 	}
 }
 
-// ---- Redis ----
-
-const redisHint = "start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
-
-// sharedRedis returns the address of the shared Redis ($REDIS_ADDR, else
-// 127.0.0.1:6379) and a fresh key prefix whose keys are deleted at cleanup.
-// An unreachable Redis is a failure, not a skip.
-func sharedRedis(t testing.TB) (addr, prefix string) {
-	t.Helper()
-	addr = os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		t.Fatalf("Redis not reachable at %s: %s (%v)", addr, redisHint, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix = "rpcgate-e2e-" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		defer rdb.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var keys []string
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-	})
-	return addr, prefix
-}
-
-// redisKeys lists the keys under prefix at addr.
-func redisKeys(t testing.TB, addr, prefix string) []string {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	keys, err := rdb.Keys(ctx, prefix+"*").Result()
-	if err != nil {
-		t.Fatalf("redis KEYS %s*: %v", prefix, err)
-	}
-	return keys
-}
+// ---- Redis (internal/redistest) ----
 
 // registryYAML is the top-level registry block for Redis at addr.
 func registryYAML(addr, prefix string) string {
 	return fmt.Sprintf("registry:\n  redis: %s\n  prefix: %s\n", strconv.Quote("redis://"+addr+"/0"), strconv.Quote(prefix))
-}
-
-// RedisServer is a redis-server of the test's own, which it may kill and
-// restart (the shared one must never be stopped).
-type RedisServer struct {
-	Addr string
-	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  *syncBuffer
-}
-
-// StartRedis starts redis-server on a free port, without persistence; it
-// is killed at cleanup.
-func StartRedis(t testing.TB) *RedisServer {
-	t.Helper()
-	bin := os.Getenv("REDIS_SERVER")
-	if bin == "" {
-		bin = "/usr/bin/redis-server"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("redis-server not found at %s (%v): install redis (make test needs it)", bin, err)
-	}
-	r := &RedisServer{out: &syncBuffer{}}
-	t.Cleanup(func() {
-		r.Kill()
-		if t.Failed() {
-			t.Logf("redis-server output:\n%s", r.out.String())
-		}
-	})
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = r.start(bin, freePort()); err == nil {
-			return r
-		}
-	}
-	t.Fatalf("start redis-server: %v", err)
-	return nil
-}
-
-func (r *RedisServer) start(bin string, port int) error {
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no")
-	cmd.Stdout, cmd.Stderr = r.out, r.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	r.mu.Lock()
-	r.cmd, r.done, r.port = cmd, done, port
-	r.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-	r.mu.Unlock()
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server exited during start on port %d: %s", port, r.out.String())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			r.Kill()
-			return fmt.Errorf("redis-server on port %d not answering: %v", port, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Kill SIGKILLs the server and waits until it is gone.
-func (r *RedisServer) Kill() {
-	r.mu.Lock()
-	cmd, done := r.cmd, r.done
-	r.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-done
-}
-
-// Restart starts the server again on the same port (empty: no persistence).
-func (r *RedisServer) Restart(t testing.TB) {
-	t.Helper()
-	bin := os.Getenv("REDIS_SERVER")
-	if bin == "" {
-		bin = "/usr/bin/redis-server"
-	}
-	var err error
-	for attempt := 0; attempt < 10; attempt++ {
-		if err = r.start(bin, r.port); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond) // the old socket may linger
-	}
-	t.Fatalf("restart redis-server on port %d: %v", r.port, err)
 }
 
 // isRefused reports a dial that found no listener.

@@ -229,47 +229,25 @@ func (a *Anvil) Restart() error {
 
 // Call makes one JSON-RPC call straight to the node.
 func (a *Anvil) Call(ctx context.Context, method string, params ...any) (json.RawMessage, error) {
-	if params == nil {
-		params = []any{}
-	}
-	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	if err != nil {
-		return nil, err
-	}
 	a.mu.Lock()
 	url := a.URL
 	a.mu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
+	r := sendRPC(ctx, http.DefaultClient, url, nil, rpcBody(method, params...))
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	var msg struct {
 		Result json.RawMessage `json:"result"`
 		Error  *rpcError       `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&msg); err != nil {
-		return nil, fmt.Errorf("%s on %s: HTTP %d: %v", method, a.Name, resp.StatusCode, err)
+	if err := json.Unmarshal(r.Body, &msg); err != nil {
+		return nil, fmt.Errorf("%s on %s: HTTP %d: %v", method, a.Name, r.Status, err)
 	}
 	if msg.Error != nil {
 		return nil, msg.Error
 	}
 	return msg.Result, nil
 }
-
-// rpcError is a JSON-RPC error object as a Go error.
-type rpcError struct {
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data,omitempty"`
-}
-
-func (e *rpcError) Error() string { return fmt.Sprintf("rpc error %d: %s", e.Code, e.Message) }
 
 // Node returns the node with the given name.
 func (f *Fleet) Node(name string) *Anvil {

@@ -65,11 +65,7 @@ func dropConnection(w http.ResponseWriter, _ *http.Request, _ []byte) bool {
 // answer on: the node got and processed the call, the reply was lost.
 func forwardThenDrop(nodeURL string) Fault {
 	return func(w http.ResponseWriter, r *http.Request, body []byte) bool {
-		resp, err := http.Post(nodeURL, "application/json", bytes.NewReader(body))
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		_ = send(nodeURL, nil, body) // the node's answer is read, then lost
 		abortConn(w)
 		return true
 	}
@@ -116,16 +112,4 @@ func stall(stop <-chan struct{}, started chan<- struct{}) Fault {
 func closeAfterReply(w http.ResponseWriter, _ *http.Request, _ []byte) bool {
 	w.Header().Set("Connection", "close")
 	return false
-}
-
-// rpcBody is a single JSON-RPC request with id 1.
-func rpcBody(method string, params ...any) []byte {
-	if params == nil {
-		params = []any{}
-	}
-	b, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

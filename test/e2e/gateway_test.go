@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,70 +98,12 @@ type Gateway struct {
 	out  *syncBuffer
 }
 
-// StartGateway writes a config for the given proxies and starts the real
-// binary, waiting until it answers eth_chainId on /eth.
+// StartGateway writes a config for the given proxies and opts and starts
+// the real binary on it (ConfigFile.Start, the one launcher), waiting until
+// it answers eth_chainId on /eth.
 func StartGateway(t testing.TB, proxies map[string]*Proxy, opts GatewayOpts) *Gateway {
 	t.Helper()
-	if gatewayBuildErr != nil {
-		t.Fatalf("rpcgate binary did not build:\n%v", gatewayBuildErr)
-	}
-	var lastLog string
-	for attempt := 0; attempt < 3; attempt++ {
-		g, ready, log := launchGateway(t, proxies, opts)
-		if ready {
-			return g
-		}
-		lastLog = log
-		if g.exited() {
-			continue // most likely a port taken between freePort and bind
-		}
-		break
-	}
-	t.Fatalf("rpcgate did not become ready (POST eth_chainId to /eth never returned 200 within 20s)\nlog:\n%s", lastLog)
-	return nil
-}
-
-func launchGateway(t testing.TB, proxies map[string]*Proxy, opts GatewayOpts) (*Gateway, bool, string) {
-	t.Helper()
-	tok := make([]byte, 16)
-	_, _ = rand.Read(tok)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort())
-	admin := fmt.Sprintf("127.0.0.1:%d", freePort())
-	g := &Gateway{
-		URL:      "http://" + listen + "/eth",
-		Base:     "http://" + listen,
-		AdminURL: "http://" + admin,
-		Token:    hex.EncodeToString(tok),
-		out:      &syncBuffer{},
-		done:     make(chan struct{}),
-	}
-	g.Config = gatewayConfig(listen, admin, g.Token, proxies, opts)
-	file := filepath.Join(t.TempDir(), "rpcgate.yaml")
-	if err := os.WriteFile(file, []byte(g.Config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g.cmd = exec.Command(gatewayBin, "serve", "--config", file)
-	g.cmd.Stdout = g.out
-	g.cmd.Stderr = g.out
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatalf("start rpcgate: %v", err)
-	}
-	go func() { g.err = g.cmd.Wait(); close(g.done) }()
-	t.Cleanup(func() { g.stop(t) })
-
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if g.exited() {
-			return g, false, fmt.Sprintf("rpcgate exited (%v) before it was ready\nconfig:\n%s\noutput:\n%s", g.err, g.Config, g.out.String())
-		}
-		status, _, _ := g.post(context.Background(), "/eth", []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`))
-		if status == http.StatusOK {
-			return g, true, ""
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return g, false, fmt.Sprintf("config:\n%s\noutput:\n%s", g.Config, g.out.String())
+	return WriteConfigFile(t, proxies, opts, "").Start(t)
 }
 
 // gatewayConfig renders the YAML. Strings are written double-quoted with Go
@@ -250,22 +189,15 @@ func (g *Gateway) stop(t testing.TB) {
 }
 
 // post sends body to path on the public listener and returns status, headers
-// and the whole response body.
+// and the whole response body (a transport error's text, with status 0).
 func (g *Gateway) post(ctx context.Context, path string, body []byte) (int, http.Header, []byte) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.Base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, []byte(err.Error())
+	r := sendRPC(ctx, http.DefaultClient, g.Base+path, nil, body)
+	if r.Err != nil && r.Status == 0 {
+		return 0, nil, []byte(r.Err.Error())
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, data
+	return r.Status, r.Header, r.Body
 }
 
 // Metric reads one sample from the admin /metrics. ok is false when the

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"math/big"
-	"net/http"
 	"testing"
-	"time"
 )
 
 // These tests check the harness itself (no gateway involved): if they fail,
@@ -65,22 +62,12 @@ func TestHarnessProxyCounts(t *testing.T) {
 	f := StartFleet(t, "a")
 	p := StartProxy(t, "a", f.Node("a").URL)
 
-	post := func(body string) (*http.Response, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, bytes.NewBufferString(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		return resp, err
+	post := func(body string) rpcReply { return send(p.URL, nil, []byte(body)) }
+	if r := post(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`); r.Status != 200 {
+		t.Fatalf("single via proxy: %v", r)
 	}
-	if resp, err := post(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("single via proxy: %v %v", resp, err)
-	}
-	if _, err := post(`[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"},{"jsonrpc":"2.0","id":3,"method":"eth_chainId"}]`); err != nil {
-		t.Fatalf("batch via proxy: %v", err)
+	if r := post(`[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"},{"jsonrpc":"2.0","id":3,"method":"eth_chainId"}]`); r.Status == 0 {
+		t.Fatalf("batch via proxy: %v", r.Err)
 	}
 	if got := p.Count("eth_chainId"); got != 3 {
 		t.Fatalf("eth_chainId count = %d, want 3 (%v)", got, p.Counts())
@@ -95,8 +82,8 @@ func TestHarnessProxyCounts(t *testing.T) {
 
 	// A dead node behind the proxy: the client sees a dropped connection.
 	f.Kill("a")
-	if resp, err := post(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}`); err == nil {
-		t.Fatalf("dead node answered through proxy: HTTP %d", resp.StatusCode)
+	if r := post(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}`); r.Status != 0 {
+		t.Fatalf("dead node answered through proxy: HTTP %d", r.Status)
 	}
 	if p.Count("eth_chainId") != 1 {
 		t.Fatalf("request to dead node not counted: %v", p.Counts())

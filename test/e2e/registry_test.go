@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/redistest"
 )
 
 // TestRegistryFileSurvivesRestart: without a registry key, run-time changes
@@ -26,10 +28,10 @@ func TestRegistryRedisSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	var addr, prefix string
 	cfg := registrySurvivesRestart(t, func(t *testing.T) string {
-		addr, prefix = sharedRedis(t)
+		addr, prefix = redistest.Shared(t)
 		return registryYAML(addr, prefix)
 	})
-	if len(redisKeys(t, addr, prefix)) == 0 {
+	if len(redistest.Keys(t, addr, prefix)) == 0 {
 		t.Errorf("no Redis keys under %q: the changes were not stored in Redis", prefix)
 	}
 	if _, err := os.Stat(cfg.StateFile()); err == nil {
@@ -80,7 +82,7 @@ func registrySurvivesRestart(t *testing.T, registry func(*testing.T) string) *Co
 // removal on the other reaches the first.
 func TestRegistryTwoReplicas(t *testing.T) {
 	t.Parallel()
-	addr, prefix := sharedRedis(t)
+	addr, prefix := redistest.Shared(t)
 	f := StartFleet(t, "a", "b", "c")
 	ps := StartProxies(t, f)
 	cfg := WriteConfigFile(t, map[string]*Proxy{"a": ps["a"], "b": ps["b"]}, GatewayOpts{}, registryYAML(addr, prefix))
@@ -143,10 +145,10 @@ func TestRegistryTwoReplicas(t *testing.T) {
 // back a change on one reaches the other.
 func TestRegistryRedisOutage(t *testing.T) {
 	t.Parallel()
-	rs := StartRedis(t) // our own: the shared one must never be stopped
+	rs := redistest.StartServer(t) // our own: the shared one must never be stopped
 	f := StartFleet(t, "a", "b", "c")
 	ps := StartProxies(t, f)
-	cfg := WriteConfigFile(t, map[string]*Proxy{"a": ps["a"], "b": ps["b"]}, GatewayOpts{}, registryYAML(rs.Addr, "rpcgate-e2e:"))
+	cfg := WriteConfigFile(t, map[string]*Proxy{"a": ps["a"], "b": ps["b"]}, GatewayOpts{}, registryYAML(rs.Addr(), "rpcgate-e2e:"))
 	g1 := cfg.Start(t)
 	g2 := cfg.Start(t)
 
@@ -186,7 +188,7 @@ func TestRegistryRedisOutage(t *testing.T) {
 		}
 	}
 
-	rs.Restart(t)
+	rs.Start()
 	eventually(t, 30*time.Second, "an add of c on gateway 1 to succeed once Redis is back", func() (bool, string) {
 		code, body := g1.Admin(t, http.MethodPost, "/admin/chains/eth/nodes", addNodeBody("c", ps["c"]))
 		return code == http.StatusCreated, strings.TrimSpace(string(body))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -70,26 +69,23 @@ func TestSigtermAnswersEveryAcceptedRequest(t *testing.T) {
 				body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"method":"eth_call","params":[{"to":%q,"data":"0x"},"latest"]}`, id, otherAddress.Hex())
 				trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { o.connected = true }}
 				ctx := httptrace.WithClientTrace(context.Background(), trace)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.URL, bytes.NewBufferString(body))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err == nil {
-					o.status = resp.StatusCode
-					data, rerr := io.ReadAll(resp.Body)
-					resp.Body.Close()
+				r := sendRPC(ctx, client, g.URL, nil, []byte(body))
+				err := r.Err
+				if r.Status != 0 {
+					o.status = r.Status
 					var msg struct {
 						Result json.RawMessage `json:"result"`
 						Error  json.RawMessage `json:"error"`
 					}
 					switch {
-					case rerr != nil:
-						err = fmt.Errorf("reading the answer: %w", rerr)
-					case json.Unmarshal(data, &msg) != nil:
-						err = fmt.Errorf("answer is not JSON: %.200s", data)
-					case resp.StatusCode == http.StatusOK && msg.Error == nil && len(msg.Result) > 0:
+					case r.Err != nil:
+						err = fmt.Errorf("reading the answer: %w", r.Err)
+					case json.Unmarshal(r.Body, &msg) != nil:
+						err = fmt.Errorf("answer is not JSON: %.200s", r.Body)
+					case r.Status == http.StatusOK && msg.Error == nil && len(msg.Result) > 0:
 						o.result = true
 					default:
-						err = fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, data)
+						err = fmt.Errorf("HTTP %d: %.200s", r.Status, r.Body)
 					}
 				}
 				o.err, o.end = err, time.Now()

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rpcgate/rpcgate/internal/browsertest"
 )
 
 // TestStatusPageShowsNodeGoingDown opens the public status page of a real
@@ -22,29 +21,29 @@ import (
 // incident, refreshing by itself.
 func TestStatusPageShowsNodeGoingDown(t *testing.T) {
 	t.Parallel()
-	exe := chromiumPath(t)
+	browsertest.Path(t) // no browser: fail before starting nodes
 	f := StartFleet(t, "a", "b", "c")
 	g := StartGateway(t, StartProxies(t, f), GatewayOpts{})
 
 	// Without a browser first, so an unwired handler fails with a clear cause.
 	requireStatusEndpoints(t, g)
 
-	bctx, thrown := startChromium(t, exe)
+	bctx, thrown := browsertest.Start(t)
 	page := g.Base + "/status"
 	if err := chromedp.Do(bctx, chromedp.Navigate(page)); err != nil {
 		t.Fatalf("open %s in chromium: %v", page, err)
 	}
-	pageEventually(t, bctx, 20*time.Second, "the page to list nodes a, b and c as ok",
+	browsertest.WaitJS(t, bctx, 20*time.Second, "the page to list nodes a, b and c as ok",
 		`["a","b","c"].every(n => document.querySelector('tr[data-node="'+n+'"] td[data-state="ok"]'))`)
 
 	f.Kill("c")
-	pageEventually(t, bctx, 20*time.Second, "node c shown out of service with a down incident", `(() => {
+	browsertest.WaitJS(t, bctx, 20*time.Second, "node c shown out of service with a down incident", `(() => {
 		const cell = document.querySelector('tr[data-node="c"] td[data-state]');
 		return !!cell && cell.dataset.state !== "ok" && cell.dataset.state !== "unknown" &&
 			!!document.querySelector('li[data-incident-node="c"][data-incident-kind="down"]');
 	})()`)
 	// The others are untouched.
-	pageEventually(t, bctx, 5*time.Second, "a and b still ok",
+	browsertest.WaitJS(t, bctx, 5*time.Second, "a and b still ok",
 		`["a","b"].every(n => document.querySelector('tr[data-node="'+n+'"] td[data-state="ok"]'))`)
 	if errs := thrown(); len(errs) > 0 {
 		t.Fatalf("the status page threw JavaScript exceptions: %v", errs)
@@ -105,73 +104,5 @@ func requireStatusEndpoints(t *testing.T, g *Gateway) {
 			}
 		}
 		return names["eth/a"] && names["eth/b"] && names["eth/c"], string(body)
-	})
-}
-
-// chromiumPath is $CHROMIUM or /usr/bin/chromium; a missing browser is a
-// failure, not a skip.
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	exe := os.Getenv("CHROMIUM")
-	if exe == "" {
-		exe = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Fatalf("chromium not found at %s (%v): run scripts/install-chromium.sh (make test does)", exe, err)
-	}
-	return exe
-}
-
-// startChromium starts headless Chromium with a throwaway profile and
-// returns a tab context and a func listing the page's JavaScript exceptions.
-func startChromium(t testing.TB, exe string) (context.Context, func() []string) {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	var mu sync.Mutex
-	var thrown []string
-	bctx, cancelTab := chromedp.NewContext(actx,
-		chromedp.WithLogf(t.Logf),
-		chromedp.WithListener(func(ev any) {
-			if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-				mu.Lock()
-				thrown = append(thrown, (&chromedp.ExceptionError{ExceptionDetails: e.ExceptionDetails}).Error())
-				mu.Unlock()
-			}
-		}))
-	// Registered after t.TempDir, so it runs first: the browser exits
-	// before its profile folder is removed.
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
-	if err := chromedp.Do(bctx); err != nil { // starts the browser; no timeout, or it would stop it
-		t.Fatalf("start chromium %s: %v", exe, err)
-	}
-	return bctx, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), thrown...) }
-}
-
-// pageEventually is eventually for a boolean JavaScript expression on the
-// page; on timeout it shows the page's text.
-func pageEventually(t testing.TB, ctx context.Context, timeout time.Duration, what, expr string) {
-	t.Helper()
-	eventually(t, timeout, what, func() (bool, string) {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		ok, err := chromedp.Run(cctx, chromedp.Evaluate[bool](expr))
-		if err == nil && ok {
-			return true, ""
-		}
-		text, _ := chromedp.Run(cctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		return false, fmt.Sprintf("evaluate: %v; page text:\n%s", err, text)
 	})
 }

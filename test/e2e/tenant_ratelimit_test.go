@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/redistest"
 )
 
 // One key's rate limit holds across replicas: two gateway processes on one
@@ -15,7 +17,7 @@ import (
 // rate, not twice it.
 func TestRateLimitSharedAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	addr, prefix := sharedRedis(t)
+	addr, prefix := redistest.Shared(t)
 	f := StartFleet(t, "a", "b")
 	ps := StartProxies(t, f)
 

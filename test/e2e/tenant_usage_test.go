@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/rpcgate/rpcgate/internal/redistest"
 )
 
 // Usage accounting counts exactly what a key sent, per method, with
@@ -20,7 +22,7 @@ func TestUsageEqualsRequests(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		addr, prefix := sharedRedis(t)
+		addr, prefix := redistest.Shared(t)
 		usageEqualsRequests(t, registryYAML(addr, prefix))
 	})
 }
