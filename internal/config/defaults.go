@@ -17,6 +17,11 @@ const (
 	DefaultMaxBodyBytes     = 10 << 20 // 10 MiB
 	DefaultMaxBatch         = 1000
 	DefaultMaxResponseBytes = 128 << 20 // 128 MiB
+	// Public listener admission (issue 8, defect 1).
+	DefaultMaxInflightBodyBytes      = 256 << 20 // 256 MiB
+	DefaultMaxInflightBodyBytesPerIP = 64 << 20  // 64 MiB
+	DefaultMaxConnsPerIP             = 1024
+	DefaultBodyReadTimeout           = 10 * time.Second
 	DefaultShutdownTimeout  = 15 * time.Second
 	DefaultMaxLag           = 3
 	DefaultPollInterval     = time.Second
@@ -80,6 +85,10 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Registry.Prefix, DefaultRegistryPrefix)
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.Limits.MaxBatch, DefaultMaxBatch)
+	setDefault(&c.Limits.MaxInflightBodyBytes, DefaultMaxInflightBodyBytes)
+	setDefault(&c.Limits.MaxInflightBodyBytesPerIP, DefaultMaxInflightBodyBytesPerIP)
+	setDefault(&c.Limits.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setDefault(&c.Limits.BodyReadTimeout, Duration(DefaultBodyReadTimeout))
 	setDefault(&c.Limits.MaxResponseBytes, DefaultMaxResponseBytes)
 	setDefault(&c.ShutdownTimeout, Duration(DefaultShutdownTimeout))
 	for _, p := range c.Plans {

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,11 +22,13 @@ import (
 )
 
 // Public listener settings. Request headers must fit in maxHeaderBytes
-// (a larger header block is answered 431); bodies are bounded per request
-// by limits.max_body_bytes, which a reload can change.
+// (a larger header block is answered 431) and arrive within
+// headerTimeout of the request's first byte; bodies are bounded per
+// request by limits.max_body_bytes and limits.body_read_timeout, which a
+// reload can change, and read as they arrive (limits.go).
 const (
 	maxHeaderBytes = 16 << 10
-	readTimeout    = 60 * time.Second
+	headerTimeout  = 10 * time.Second
 	writeTimeout   = 60 * time.Second
 	idleTimeout    = 120 * time.Second
 )
@@ -41,7 +44,8 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 		HeaderReceived:        s.headerReceived,
 		Name:                  "rpcgate",
 		ReadBufferSize:        maxHeaderBytes,
-		ReadTimeout:           readTimeout,
+		ReadTimeout:           headerTimeout,
+		StreamRequestBody:     true, // memory follows the bytes received (issue 8, defect 1)
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
 		NoDefaultServerHeader: true,
@@ -52,12 +56,21 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 	}
 }
 
-// headerReceived bounds the body about to be read by the current limit.
+// headerReceived bounds the body about to be read by the current limits:
+// its size (fasthttp streams it; the flow checks the announced length)
+// and the time it may take to arrive.
 func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(s.limits.Load().MaxBodyBytes, math.MaxInt))}
+	l := s.limits.Load()
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(l.MaxBodyBytes, math.MaxInt)), ReadTimeout: l.BodyReadTimeout.D()}
 }
 
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	x := &fastExchange{c: ctx, s: s}
+	defer x.br.finish(s, ctx)
+	if ambiguousFraming(&ctx.Request.Header) {
+		s.refuseFraming(x)
+		return
+	}
 	path := b2s(ctx.Path())
 	switch {
 	case path == "/healthz":
@@ -76,10 +89,47 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		s.pages(ctx)
 		return
 	}
-	x := &fastExchange{c: ctx}
 	x.rctx.base, x.rctx.conn = s.base, ctx.Conn()
 	s.handle(x, string(ctx.Request.Header.Peek("X-Request-ID")))
 	x.rctx.release()
+}
+
+// ambiguousFraming reports a request carrying both Content-Length and
+// Transfer-Encoding (issue 8, defect 7). fasthttp frames it by the chunked
+// encoding; RFC 9112 section 6.1 says to close the connection after it,
+// since a front proxy may have framed it by Content-Length and the rest
+// would be a smuggled request. rpcgate refuses it outright.
+func ambiguousFraming(h *fasthttp.RequestHeader) bool {
+	if h.ContentLength() != -1 { // only a chunked request can carry both
+		return false
+	}
+	raw := h.RawHeaders()
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) > len(contentLength) && bytes.EqualFold(line[:len(contentLength)], contentLength) {
+			if rest := bytes.TrimLeft(line[len(contentLength):], " \t"); len(rest) > 0 && rest[0] == ':' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var contentLength = []byte("Content-Length")
+
+func (s *Server) refuseFraming(x *fastExchange) {
+	rec := record{start: time.Now(), id: requestID("")}
+	x.rctx.base = s.base
+	x.setHeader("X-Request-Id", rec.id)
+	x.c.SetConnectionClose()
+	rec.error(x, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest,
+		"request has both Content-Length and Transfer-Encoding; send one (RFC 9112 section 6.1)", 0)
+	s.finish(x, &rec)
 }
 
 // fastError answers requests fasthttp could not read: too large a body or
@@ -141,7 +191,9 @@ const (
 // fastExchange carries one fasthttp request through the flow.
 type fastExchange struct {
 	c    *fasthttp.RequestCtx
+	s    *Server
 	rctx fastCtx
+	br   bodyReader
 }
 
 func (x *fastExchange) method() string       { return b2s(x.c.Method()) }
@@ -149,13 +201,10 @@ func (x *fastExchange) host() string         { return b2s(x.c.Host()) }
 func (x *fastExchange) path() string         { return b2s(x.c.Path()) }
 func (x *fastExchange) ctx() context.Context { return &x.rctx }
 
-// body is already read, bounded by headerReceived.
+// body reads the streamed body as it arrives (limits.go).
 func (x *fastExchange) body(limit int64) ([]byte, error) {
-	b := x.c.PostBody()
-	if int64(len(b)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return b, nil
+	ap, _ := x.peer()
+	return x.br.read(x.s, x.c, ap.Addr(), limit)
 }
 
 // peer is the TCP peer with IPv4-in-IPv6 unmapped; false when the

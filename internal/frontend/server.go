@@ -37,6 +37,7 @@ type Server struct {
 	pages   fasthttp.RequestHandler // extra, adapted for the public listener
 	base    context.Context         // parent of the public listener's request contexts
 	tenancy *Tenancy
+	admit   admission // body bytes and connections held (limits.go)
 }
 
 // New returns a server for chains.
@@ -138,7 +139,7 @@ func (s *Server) serve(x exchange, rec *record) {
 		return
 	}
 	if err != nil {
-		rec.error(x, http.StatusBadRequest, nil, jsonrpc.CodeParse, "could not read request body", 0)
+		rec.bodyError(x, err) // limits.go
 		return
 	}
 	rp := reqPool.Get().(*[]jsonrpc.Request)

@@ -81,6 +81,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	}
 	g.public = frontend.New(route.NewChains(map[string]*fleet.Chain{}, nil, nil), execute.New(log), cfg.Limits, log, m)
 	g.public.SetTenancy(g.tenants.stage)
+	g.public.SetTrustedProxies(cfg.Tenancy.TrustedProxies)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -232,7 +233,7 @@ func (g *Gateway) servePublic() {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		if err := g.publicSrv.Serve(g.publicLn); err != nil && g.ctx.Err() == nil {
+		if err := g.publicSrv.Serve(g.public.Listener(g.publicLn)); err != nil && g.ctx.Err() == nil {
 			g.serveErr <- err
 		}
 	}()
