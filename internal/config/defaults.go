@@ -22,17 +22,17 @@ const (
 	DefaultMaxInflightBodyBytesPerIP = 64 << 20  // 64 MiB
 	DefaultMaxConnsPerIP             = 1024
 	DefaultBodyReadTimeout           = 10 * time.Second
-	DefaultShutdownTimeout  = 15 * time.Second
-	DefaultMaxLag           = 3
-	DefaultPollInterval     = time.Second
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxAttempts      = 3
-	DefaultFailThreshold    = 3
-	DefaultBackoffMin       = time.Second
-	DefaultBackoffMax       = 30 * time.Second
-	DefaultProbeTimeout     = 2 * time.Second
-	DefaultWeight           = 1
-	DefaultWorkers          = 32
+	DefaultShutdownTimeout           = 15 * time.Second
+	DefaultMaxLag                    = 3
+	DefaultPollInterval              = time.Second
+	DefaultTimeout                   = 10 * time.Second
+	DefaultMaxAttempts               = 3
+	DefaultFailThreshold             = 3
+	DefaultBackoffMin                = time.Second
+	DefaultBackoffMax                = 30 * time.Second
+	DefaultProbeTimeout              = 2 * time.Second
+	DefaultWeight                    = 1
+	DefaultWorkers                   = 32
 	// DefaultQueuePerWorker: a node's Queue defaults to this × Workers.
 	DefaultQueuePerWorker = 8
 
