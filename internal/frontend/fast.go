@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
+	"github.com/rpcgate/rpcgate/internal/telemetry"
 )
 
 // Public listener settings. Request headers must fit in maxHeaderBytes
@@ -52,6 +53,7 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
 		ReduceMemoryUsage:     true, // idle keep-alive connections give their buffers back
+		SecureErrorLogMessage: true, // no request bytes (keys) in fasthttp's error messages
 		Logger:                fastLogger{log},
 	}
 }
@@ -264,12 +266,13 @@ var jsonContentType = []byte("application/json")
 // fasthttp keeps b, i.e. until the handler returns.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// fastLogger routes fasthttp's own messages to slog at debug level.
+// fastLogger routes fasthttp's own messages to slog at debug level,
+// redacted: they may quote a request line or headers (issue 8, defect 6).
 type fastLogger struct{ log *slog.Logger }
 
 func (l fastLogger) Printf(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
-		l.log.Debug("http server", "msg", fmt.Sprintf(format, args...))
+		l.log.Debug("http server", "msg", telemetry.Redact(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -124,7 +124,7 @@ func (s *Server) serve(x exchange, rec *record) {
 	chain, rest, ok := chains.Resolve(x.host(), path)
 	if !ok || strings.Contains(strings.TrimSuffix(rest, "/"), "/") {
 		rec.error(x, http.StatusNotFound, nil, execute.CodeUnknownChain,
-			"unknown chain path "+strconv.Quote(path)+"; available: /"+strings.Join(chains.Names(), ", /"), 0)
+			"unknown chain path; available: /"+strings.Join(chains.Names(), ", /"), 0) // the path is not echoed: it may hold a key
 		return
 	}
 	rec.chain = chain

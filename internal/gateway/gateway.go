@@ -246,7 +246,7 @@ func (g *Gateway) serve(ln net.Listener, h http.Handler) {
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ErrorLog:          telemetry.RedactingLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	g.servers = append(g.servers, srv)
 	g.wg.Add(1)
