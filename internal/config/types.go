@@ -54,6 +54,11 @@ type Admin struct {
 	// Token is the bearer token every admin request must present.
 	// Required when Listen is not a loopback address. Default: empty.
 	Token string `yaml:"token"`
+	// AllowedHosts are Host header names (optionally host:port) the admin
+	// API answers to besides IP literals and localhost, e.g. the name of a
+	// proxy in front of it. Any other name gets 403, against DNS
+	// rebinding. Default: none.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Plan is a class of client: priority, limits and reach.

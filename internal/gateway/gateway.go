@@ -180,7 +180,7 @@ func (g *Gateway) spec(name string, cfg *config.Config, entries []registry.Entry
 func (g *Gateway) Start(ctx context.Context) error {
 	// Read what start-up needs before the registry watch can swap g.cfg.
 	g.mu.Lock()
-	listen, adminListen, token := g.cfg.Listen, g.cfg.Admin.Listen, g.cfg.Admin.Token
+	listen, adminListen, token, adminHosts := g.cfg.Listen, g.cfg.Admin.Listen, g.cfg.Admin.Token, g.cfg.Admin.AllowedHosts
 	g.mu.Unlock()
 	var err error
 	g.publicLn, err = net.Listen("tcp", listen)
@@ -208,7 +208,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.public.SetBaseContext(g.ctx)
 	g.servePublic()
 	if g.adminLn != nil {
-		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
+		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts...))
 	}
 	g.wg.Add(3)
 	go func() {

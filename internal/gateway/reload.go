@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/rpcgate/rpcgate/internal/admin"
 	"github.com/rpcgate/rpcgate/internal/config"
@@ -34,7 +35,7 @@ func (g *Gateway) ApplyConfig(cfg *config.Config) error {
 	defer g.mu.Unlock()
 	old := g.cfg
 	switch {
-	case cfg.Listen != old.Listen || cfg.Admin != old.Admin:
+	case cfg.Listen != old.Listen || !reflect.DeepEqual(cfg.Admin, old.Admin):
 		return &admin.ReloadError{Err: fmt.Errorf("listen and admin settings cannot change without a restart")}
 	case cfg.Registry != old.Registry:
 		return &admin.ReloadError{Err: fmt.Errorf("registry settings cannot change without a restart")}
