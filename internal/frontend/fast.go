@@ -142,7 +142,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	rec := record{start: time.Now(), id: requestID("")}
 	x.setHeader("X-Request-Id", rec.id)
 	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
+	var ne interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		rec.tooLarge(x, s.limits.Load().MaxBodyBytes)

@@ -292,7 +292,7 @@ func (r *bodyReader) read(s *Server, ctx *fasthttp.RequestCtx, ip netip.Addr, li
 		}
 		if err != nil {
 			*r.buf = b[:0]
-			var ne net.Error
+			var ne interface{ Timeout() bool }
 			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 				r.timedOut = true
 				return nil, errBodyTimeout
