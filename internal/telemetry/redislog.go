@@ -18,5 +18,5 @@ func (l RedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if !l.Log.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
-	l.Log.LogAttrs(ctx, slog.LevelWarn, "redis", slog.String("msg", Redact(fmt.Sprintf(format, v...))))
+	l.Log.LogAttrs(ctx, slog.LevelWarn, "redis", slog.String("detail", Redact(fmt.Sprintf(format, v...))))
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -496,3 +497,38 @@ func tokenOf(config string) string {
 }
 
 func portOf(url string) string { return url[strings.LastIndexByte(url, ':')+1:] }
+
+// Issue 8 (also fix): with Redis unreachable, go-redis wrote plain-text
+// lines into the JSON log stream. Every line is now a JSON record, and
+// go-redis's own messages arrive as level WARN records.
+func TestHardeningRedisDownLogIsJSON(t *testing.T) {
+	t.Parallel()
+	f := StartFleet(t, "a")
+	ps := StartProxies(t, f)
+	redis := StartRedis(t)
+	g := startHardened(t, ps, nil, registryYAML(redis.Addr, "rpcgate-e2e-"+hex.EncodeToString([]byte(t.Name()))[:16]+":"))
+	redis.Kill()
+	// Calls keep being served while the registry's watch retries.
+	for i := 0; i < 20; i++ {
+		g.post(context.Background(), "/eth", rpcBody("eth_chainId"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := g.Terminate(t); err != nil {
+		t.Fatalf("rpcgate exit: %v", err)
+	}
+	out := g.out.String()
+	redisLines := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			continue
+		}
+		if rec["msg"] == "redis" {
+			redisLines++
+		}
+	}
+	if redisLines == 0 {
+		t.Errorf("no go-redis message was logged as a record while Redis was down:\n%s", out)
+	}
+}
