@@ -57,6 +57,16 @@ func (a *admission) exempt(ip netip.Addr) bool {
 	return false
 }
 
+// limited is the IP the per-IP limits count ip under: the zero Addr
+// (counted nowhere) for a trusted proxy. It is decided once per connection
+// and per body, so a reload of trusted_proxies cannot unbalance a count.
+func (a *admission) limited(ip netip.Addr) netip.Addr {
+	if a.exempt(ip) {
+		return netip.Addr{}
+	}
+	return ip
+}
+
 // SetTrustedProxies exempts these networks from the per-IP limits.
 func (s *Server) SetTrustedProxies(list []string) {
 	var ps []netip.Prefix
@@ -82,13 +92,14 @@ var (
 		Message: "could not read request body"}
 )
 
-// reserve takes n more body bytes for ip; on refusal nothing is taken.
+// reserve takes n more body bytes for ip (the zero Addr: the listener's
+// cap only); on refusal nothing is taken.
 func (a *admission) reserve(ip netip.Addr, n, perIP, total int64) *execute.Error {
 	if a.total.Add(n) > total {
 		a.total.Add(-n)
 		return errOverAll
 	}
-	if !ip.IsValid() || a.exempt(ip) {
+	if !ip.IsValid() {
 		return nil
 	}
 	a.mu.Lock()
@@ -108,7 +119,7 @@ func (a *admission) release(ip netip.Addr, n int64) {
 		return
 	}
 	a.total.Add(-n)
-	if !ip.IsValid() || a.exempt(ip) {
+	if !ip.IsValid() {
 		return
 	}
 	a.mu.Lock()
@@ -140,7 +151,7 @@ func (a *admission) drop(ip netip.Addr, u *ipUse) {
 
 // connOpened counts a new connection of ip; false when it is over max.
 func (a *admission) connOpened(ip netip.Addr, max int) bool {
-	if !ip.IsValid() || a.exempt(ip) {
+	if !ip.IsValid() {
 		return true
 	}
 	a.mu.Lock()
@@ -155,7 +166,7 @@ func (a *admission) connOpened(ip netip.Addr, max int) bool {
 }
 
 func (a *admission) connClosed(ip netip.Addr) {
-	if !ip.IsValid() || a.exempt(ip) {
+	if !ip.IsValid() {
 		return
 	}
 	a.mu.Lock()
@@ -180,7 +191,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := peerIP(c.RemoteAddr())
+		ip := l.s.admit.limited(peerIP(c.RemoteAddr()))
 		if l.s.admit.connOpened(ip, l.s.limits.Load().MaxConnsPerIP) {
 			return &countedConn{Conn: c, a: &l.s.admit, ip: ip}, nil
 		}
@@ -262,38 +273,46 @@ func (r *bodyReader) read(s *Server, ctx *fasthttp.RequestCtx, ip netip.Addr, li
 		return ctx.PostBody(), nil
 	}
 	stream := req.BodyStream()
+	ip = s.admit.limited(ip)
 	r.ip = ip
 	r.buf = bodyPool.Get().(*[]byte)
 	b := (*r.buf)[:0]
 	lim := s.limits.Load()
+	// window is how much of b the body may fill: it starts within the free
+	// allowance and doubles, each doubling past the allowance reserved
+	// first, whether or not b (maybe a large pooled buffer) must grow.
+	window := min(int64(cap(b)), freeBodyBytes)
 	for {
-		if len(b) == cap(b) {
+		if int64(len(b)) == window {
 			if int64(len(b)) > limit {
 				*r.buf = b[:0]
 				return nil, errBodyTooLarge
 			}
-			want := int64(2 * cap(b))
+			want := max(2*window, 4<<10)
 			if cl >= 0 {
 				want = min(want, cl+1)
 			}
 			want = min(want, limit+1)
-			if grow := want - max(int64(cap(b)), freeBodyBytes); grow > 0 {
+			if grow := want - max(window, freeBodyBytes); grow > 0 {
 				if e := s.admit.reserve(ip, grow, lim.MaxInflightBodyBytesPerIP, lim.MaxInflightBodyBytes); e != nil {
 					*r.buf = b[:0]
 					return nil, e
 				}
 				r.reserved += grow
 			}
-			nb := make([]byte, len(b), want)
-			copy(nb, b)
-			if cap(*r.buf) <= maxPooledBuf {
-				*r.buf = b[:0]
-				bodyPool.Put(r.buf)
+			if want > int64(cap(b)) {
+				nb := make([]byte, len(b), want)
+				copy(nb, b)
+				if cap(*r.buf) <= maxPooledBuf {
+					*r.buf = b[:0]
+					bodyPool.Put(r.buf)
+				}
+				r.buf = &nb
+				b = nb
 			}
-			r.buf = &nb
-			b = nb
+			window = want
 		}
-		n, err := stream.Read(b[len(b):cap(b)])
+		n, err := stream.Read(b[len(b):window])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			break

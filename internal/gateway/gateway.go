@@ -81,7 +81,6 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	}
 	g.public = frontend.New(route.NewChains(map[string]*fleet.Chain{}, nil, nil), execute.New(log), cfg.Limits, log, m)
 	g.public.SetTenancy(g.tenants.stage)
-	g.public.SetTrustedProxies(cfg.Tenancy.TrustedProxies)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -149,6 +148,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 	g.chains.Store(&list)
 	g.public.SetChains(route.NewChains(byName, hosts, names))
 	g.public.SetLimits(cfg.Limits)
+	g.public.SetTrustedProxies(cfg.Tenancy.TrustedProxies) // exempt from the per-IP limits
 	for name, c := range old {
 		if byName[name] == nil {
 			c.Stop()
