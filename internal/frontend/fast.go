@@ -87,7 +87,8 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
-	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path):
+	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && ctx.Request.Header.ContentLength() == 0:
+		// (the net/http adapter would read a streamed body whole, unbounded)
 		s.pages(ctx)
 		return
 	}

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,5 +78,17 @@ func TestAmbiguousFraming(t *testing.T) {
 		if resp.StatusCode != 400 || !resp.Close || !strings.Contains(got, "both Content-Length and Transfer-Encoding") {
 			t.Errorf("%q: HTTP %d close=%v %s; want 400 and close", h, resp.StatusCode, resp.Close, got)
 		}
+	}
+}
+
+// A page request with a body is not handed to the pages' net/http adapter,
+// which would read a streamed body whole: it gets the flow's 405.
+func TestPageWithBody(t *testing.T) {
+	t.Parallel()
+	s, _ := benchServer(t)
+	s.SetPages(http.NotFoundHandler())
+	resp, got := rawFast(t, s, "GET /status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n")
+	if resp.StatusCode != 405 || !strings.Contains(got, `"code":-32600`) {
+		t.Fatalf("HTTP %d %s; want 405 -32600", resp.StatusCode, got)
 	}
 }
