@@ -26,11 +26,13 @@ DECODE_EXECS ?= 500000x
 PARSE_EXECS ?= 20000x
 LINE_EXECS ?= 100000x
 NODESPEC_EXECS ?= 100000x
+LISTENER_EXECS ?= 100000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(DECODE_EXECS) -timeout 5m ./internal/jsonrpc/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(PARSE_EXECS) -timeout 5m ./internal/config/
 	$(GO) test -run '^$$' -fuzz FuzzJSONLine -fuzztime $(LINE_EXECS) -timeout 5m ./internal/telemetry/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime $(NODESPEC_EXECS) -timeout 5m ./internal/nodespec/
+	$(GO) test -run '^$$' -fuzz FuzzListener -fuzztime $(LISTENER_EXECS) -timeout 5m ./internal/frontend/
 
 # Only the end-to-end tests (verbose), e.g. `make e2e RUN=TestHostileInput`.
 RUN ?= .

@@ -13,6 +13,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/demo"
 	"github.com/rpcgate/rpcgate/internal/gateway"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
+	"github.com/rpcgate/rpcgate/internal/tenant"
 )
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
@@ -40,6 +41,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rpcgate demo: embedded config is invalid:", err)
 		return 1
 	}
+	// A loopback admin listener may go without a token, but then any web
+	// page the demo's user opens could try it: the demo makes one.
+	cfg.Admin.Token = tenant.NewSecret()
 	return serve(cfg, log, func(gw *gateway.Gateway) (stop func()) {
 		ep := "http://" + gw.Addr() + "/eth"
 		fmt.Fprintf(stdout, "rpcgate demo: a simulated chain (id %d) behind 3 simulated nodes\n\n", cfg.Chains["eth"].ChainID)
@@ -47,6 +51,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  status    http://%s/status\n", gw.Addr())
 		if gw.AdminAddr() != "" {
 			fmt.Fprintf(stdout, "  metrics   http://%s/metrics\n", gw.AdminAddr())
+			fmt.Fprintf(stdout, "  admin     curl -s -H 'Authorization: Bearer %s' http://%s/admin/nodes\n", cfg.Admin.Token, gw.AdminAddr())
 		}
 		fmt.Fprintf(stdout, "  try       curl -s %s -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\",\"params\":[]}'\n\n", ep)
 		for _, n := range fl.Nodes() {

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/gateway"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
@@ -34,6 +36,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer logs.Close()
+	redis.SetLogger(telemetry.RedisLogger{Log: log})
 	cfg, err := config.Load(*file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

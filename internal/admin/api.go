@@ -5,13 +5,18 @@ package admin
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,8 +38,10 @@ type Fleet interface {
 // Handler returns the admin listener's handler. Every path needs
 // "Authorization: Bearer <token>" (compared in constant time); a missing
 // or wrong token gets 401. An empty token (allowed by config validation
-// only on loopback) disables the check.
-func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger) http.Handler {
+// only on loopback) disables the check. In front of the token, guard
+// keeps web pages out (issue 8, defect 5): allowedHosts are the Host
+// names accepted besides IP literals and localhost.
+func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger, allowedHosts ...string) http.Handler {
 	a := &api{f: f, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/nodes", a.nodes)
@@ -53,7 +60,74 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return requireToken(token, mux)
+	return guard(allowedHosts, requireToken(token, mux))
+}
+
+// guard refuses what only a web browser would send, so that no web page
+// can drive the admin API, token or not:
+//
+//   - a request with an Origin header, or Sec-Fetch-Site cross-site or
+//     same-site (another port on localhost is same-site): 403. Admin
+//     clients (curl, scripts, rpcgate itself) send neither.
+//   - a Host that is neither an IP literal, nor localhost, nor listed in
+//     admin.allowed_hosts: 403. A DNS-rebinding page reaches the listener
+//     under its own domain name, which is refused here.
+//   - a write (POST, PUT, PATCH, DELETE) whose Content-Type is not
+//     application/json: 415. A body requires it; a bodiless write may omit
+//     it. HTML forms and simple cross-site fetches cannot send JSON
+//     without a CORS preflight, which the admin API never grants.
+func guard(allowedHosts []string, next http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	for _, h := range allowedHosts {
+		allowed[strings.ToLower(h)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Header["Origin"]; ok {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: "requests from web pages (with an Origin header) are refused by the admin API"})
+			return
+		}
+		if s := r.Header.Get("Sec-Fetch-Site"); s == "cross-site" || s == "same-site" {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-site requests are refused by the admin API"})
+			return
+		}
+		if !hostAllowed(r.Host, allowed) {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: "Host is not this admin listener; use its IP address or localhost, or list the name in admin.allowed_hosts"})
+			return
+		}
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			ct := r.Header.Get("Content-Type")
+			hasBody := r.ContentLength != 0 // -1: unknown (chunked)
+			if ct == "" && !hasBody {
+				break
+			}
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+				writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "admin writes must be sent with Content-Type: application/json"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostAllowed accepts IP literals (no name to rebind), localhost and the
+// configured names, with or without a port.
+func hostAllowed(host string, allowed map[string]bool) bool {
+	h := strings.ToLower(host)
+	if allowed[h] {
+		return true
+	}
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if h == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || allowed[h]
 }
 
 func requireToken(token string, next http.Handler) http.Handler {
@@ -163,9 +237,19 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &rel):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: rel.Error()})
 	default:
-		a.log.Error("admin request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error: " + err.Error()})
+		internalError(w, r, a.log, err)
 	}
+}
+
+// internalError answers 500 without the error's text, which can name
+// internal addresses (a Redis dial error); the detail is logged under a
+// reference the answer carries.
+func internalError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	ref := hex.EncodeToString(b[:])
+	log.Error("admin request failed", "path", r.URL.Path, "ref", ref, "err", telemetry.Redact(err.Error()))
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error (ref " + ref + "; the detail is in the gateway's log)"})
 }
 
 // maxBody bounds admin request bodies.

@@ -171,7 +171,6 @@ func (a *keysAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, tenant.ErrKeyExists), errors.Is(err, tenant.ErrSecretInUse), errors.Is(err, tenant.ErrConfigKey):
 		writeJSON(w, http.StatusConflict, errorBody{Error: err.Error()})
 	default:
-		a.log.Error("admin request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error: " + err.Error()})
+		internalError(w, r, a.log, err) // api.go: no internal addresses in the answer
 	}
 }

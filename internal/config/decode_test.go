@@ -22,7 +22,7 @@ func TestDecodeProblems(t *testing.T) {
 			data: withChain(`admin: {listen: "127.0.0.1:1", tokken: x, zzzzzz: 1}`),
 			want: []wantProblem{
 				{line: 9, msg: []string{`"tokken"`, "in admin"}, hint: []string{`did you mean "token"?`}},
-				{line: 9, msg: []string{`"zzzzzz"`}, hint: []string{"valid keys: allow_node_hosts, listen, token"}},
+				{line: 9, msg: []string{`"zzzzzz"`}, hint: []string{"valid keys: allow_node_hosts, allowed_hosts, listen, token"}},
 			},
 		},
 		{

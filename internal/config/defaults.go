@@ -20,15 +20,20 @@ const (
 	DefaultMaxBodyBytes     = 10 << 20 // 10 MiB
 	DefaultMaxBatch         = 1000
 	DefaultMaxResponseBytes = 128 << 20 // 128 MiB
-	DefaultShutdownTimeout  = 15 * time.Second
-	DefaultMaxLag           = 3
-	DefaultPollInterval     = time.Second
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxAttempts      = 3
-	DefaultFailThreshold    = 3
-	DefaultBackoffMin       = time.Second
-	DefaultBackoffMax       = 30 * time.Second
-	DefaultProbeTimeout     = 2 * time.Second
+	// Public listener admission (issue 8, defect 1).
+	DefaultMaxInflightBodyBytes      = 256 << 20 // 256 MiB
+	DefaultMaxInflightBodyBytesPerIP = 64 << 20  // 64 MiB
+	DefaultMaxConnsPerIP             = 1024
+	DefaultBodyReadTimeout           = 10 * time.Second
+	DefaultShutdownTimeout           = 15 * time.Second
+	DefaultMaxLag                    = 3
+	DefaultPollInterval              = time.Second
+	DefaultTimeout                   = 10 * time.Second
+	DefaultMaxAttempts               = 3
+	DefaultFailThreshold             = 3
+	DefaultBackoffMin                = time.Second
+	DefaultBackoffMax                = 30 * time.Second
+	DefaultProbeTimeout              = 2 * time.Second
 	// Node defaults are nodespec's; these names stay for callers.
 	DefaultWeight          = nodespec.DefaultWeight
 	DefaultWorkers         = nodespec.DefaultWorkers
@@ -84,6 +89,10 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Registry.Prefix, DefaultRegistryPrefix)
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.Limits.MaxBatch, DefaultMaxBatch)
+	setDefault(&c.Limits.MaxInflightBodyBytes, DefaultMaxInflightBodyBytes)
+	setDefault(&c.Limits.MaxInflightBodyBytesPerIP, DefaultMaxInflightBodyBytesPerIP)
+	setDefault(&c.Limits.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setDefault(&c.Limits.BodyReadTimeout, Duration(DefaultBodyReadTimeout))
 	setDefault(&c.Limits.MaxResponseBytes, DefaultMaxResponseBytes)
 	setDefault(&c.ShutdownTimeout, Duration(DefaultShutdownTimeout))
 	for _, p := range c.Plans {

@@ -64,6 +64,11 @@ type Admin struct {
 	// (metadata.google.internal only when listed by its exact name).
 	// Config file nodes are not restricted.
 	AllowNodeHosts []string `yaml:"allow_node_hosts"`
+	// AllowedHosts are Host header names (optionally host:port) the admin
+	// API answers to besides IP literals and localhost, e.g. the name of a
+	// proxy in front of it. Any other name gets 403, against DNS
+	// rebinding. Default: none.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Plan is a class of client: priority, limits and reach.
@@ -174,6 +179,25 @@ type Limits struct {
 	// MaxResponseBytes is the largest node response the gateway will relay
 	// for one upstream call. Default: 134217728 (128 MiB).
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// MaxInflightBodyBytes bounds the request body bytes held at once across
+	// all public connections; a body that would pass it is refused with HTTP
+	// 503 and -32008. Bodies are read as they arrive, so this counts bytes
+	// received, not announced. Default: 268435456 (256 MiB).
+	MaxInflightBodyBytes int64 `yaml:"max_inflight_body_bytes"`
+	// MaxInflightBodyBytesPerIP is the same bound per client IP (the TCP
+	// peer; peers in tenancy.trusted_proxies are exempt); over it, HTTP 429
+	// and -32005. The first 64 KiB of every body are always admitted, so
+	// small calls are never refused by these byte limits.
+	// Default: 67108864 (64 MiB).
+	MaxInflightBodyBytesPerIP int64 `yaml:"max_inflight_body_bytes_per_ip"`
+	// MaxConnsPerIP bounds the open public connections of one client IP
+	// (trusted proxies exempt); a connection over it gets HTTP 429 with
+	// -32005 and is closed. Default: 1024.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// BodyReadTimeout is how long a request's body may take to arrive after
+	// its headers; a slower body gets HTTP 408 and the connection is closed.
+	// Default: 10s.
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
 }
 
 // Chain is one blockchain served at /<name> and at any of Hosts.

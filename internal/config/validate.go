@@ -32,6 +32,9 @@ func validate(cfg *Config, src *source) Problems {
 	v.registry(cfg.Registry)
 	v.atLeast("limits.max_body_bytes", cfg.Limits.MaxBodyBytes, 1)
 	v.atLeast("limits.max_batch", int64(cfg.Limits.MaxBatch), 1)
+	v.atLeast("limits.max_inflight_body_bytes", cfg.Limits.MaxInflightBodyBytes, 1)
+	v.atLeast("limits.max_inflight_body_bytes_per_ip", cfg.Limits.MaxInflightBodyBytesPerIP, 1)
+	v.atLeast("limits.max_conns_per_ip", int64(cfg.Limits.MaxConnsPerIP), 1)
 	v.atLeast("limits.max_response_bytes", cfg.Limits.MaxResponseBytes, 1)
 	v.positive("shutdown_timeout", cfg.ShutdownTimeout)
 	if len(cfg.Chains) == 0 {

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,14 +20,17 @@ import (
 
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/relay"
+	"github.com/rpcgate/rpcgate/internal/telemetry"
 )
 
 // Public listener settings. Request headers must fit in maxHeaderBytes
-// (a larger header block is answered 431); bodies are bounded per request
-// by limits.max_body_bytes, which a reload can change.
+// (a larger header block is answered 431) and arrive within
+// headerTimeout of the request's first byte; bodies are bounded per
+// request by limits.max_body_bytes and limits.body_read_timeout, which a
+// reload can change, and read as they arrive (limits.go).
 const (
 	maxHeaderBytes = 16 << 10
-	readTimeout    = 60 * time.Second
+	headerTimeout  = 10 * time.Second
 	writeTimeout   = 60 * time.Second
 	idleTimeout    = 120 * time.Second
 )
@@ -42,23 +46,34 @@ func (s *Server) HTTPServer(log *slog.Logger) *fasthttp.Server {
 		HeaderReceived:        s.headerReceived,
 		Name:                  "rpcgate",
 		ReadBufferSize:        maxHeaderBytes,
-		ReadTimeout:           readTimeout,
+		ReadTimeout:           headerTimeout,
+		StreamRequestBody:     true, // memory follows the bytes received (issue 8, defect 1)
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
 		ReduceMemoryUsage:     true, // idle keep-alive connections give their buffers back
+		SecureErrorLogMessage: true, // no request bytes (keys) in fasthttp's error messages
 		Logger:                fastLogger{log},
 	}
 }
 
-// headerReceived bounds the body about to be read by the current limit.
+// headerReceived bounds the body about to be read by the current limits:
+// its size (fasthttp streams it; the flow checks the announced length)
+// and the time it may take to arrive.
 func (s *Server) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(s.limits.Load().MaxBodyBytes, math.MaxInt))}
+	l := s.limits.Load()
+	return fasthttp.RequestConfig{MaxRequestBodySize: int(min(l.MaxBodyBytes, math.MaxInt)), ReadTimeout: l.BodyReadTimeout.D()}
 }
 
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	x := &fastExchange{c: ctx, s: s}
+	defer x.br.finish(s, ctx)
+	if ambiguousFraming(&ctx.Request.Header) {
+		s.refuseFraming(x)
+		return
+	}
 	path := b2s(ctx.Path())
 	switch {
 	case path == "/healthz":
@@ -73,14 +88,53 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
-	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path):
+	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && ctx.Request.Header.ContentLength() == 0:
+		// (the net/http adapter would read a streamed body whole, unbounded)
 		s.pages(ctx)
 		return
 	}
-	x := &fastExchange{c: ctx}
 	x.rctx.base, x.rctx.conn = s.base, ctx.Conn()
 	s.handle(x, string(ctx.Request.Header.Peek("X-Request-ID")))
 	x.rctx.release()
+}
+
+// ambiguousFraming reports a request carrying both Content-Length and
+// Transfer-Encoding (issue 8, defect 7). fasthttp frames it by the chunked
+// encoding; RFC 9112 section 6.1 says to close the connection after it,
+// since a front proxy may have framed it by Content-Length and the rest
+// would be a smuggled request. rpcgate refuses it outright.
+func ambiguousFraming(h *fasthttp.RequestHeader) bool {
+	if h.ContentLength() != -1 { // only a chunked request can carry both
+		return false
+	}
+	raw := h.RawHeaders()
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) > len(contentLength) && bytes.EqualFold(line[:len(contentLength)], contentLength) {
+			if rest := bytes.TrimLeft(line[len(contentLength):], " \t"); len(rest) > 0 && rest[0] == ':' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var contentLength = []byte("Content-Length")
+
+func (s *Server) refuseFraming(x *fastExchange) {
+	x.rctx.base = s.base
+	rec := newRecord("")
+	defer relay.Put(rec)
+	x.setHeader("X-Request-Id", rec.ID)
+	x.c.SetConnectionClose()
+	reject(x, rec, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
+		"request has both Content-Length and Transfer-Encoding; send one (RFC 9112 section 6.1)")
+	s.finish(x, rec)
 }
 
 // fastError answers requests fasthttp could not read: too large a body or
@@ -92,7 +146,7 @@ func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	defer relay.Put(rec)
 	x.setHeader("X-Request-Id", rec.ID)
 	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
+	var ne interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		tooLarge(x, rec, s.limits.Load().MaxBodyBytes)
@@ -143,7 +197,9 @@ const (
 // fastExchange carries one fasthttp request through the flow.
 type fastExchange struct {
 	c    *fasthttp.RequestCtx
+	s    *Server
 	rctx fastCtx
+	br   bodyReader
 }
 
 func (x *fastExchange) method() string       { return b2s(x.c.Method()) }
@@ -151,13 +207,10 @@ func (x *fastExchange) host() string         { return b2s(x.c.Host()) }
 func (x *fastExchange) path() string         { return b2s(x.c.Path()) }
 func (x *fastExchange) ctx() context.Context { return &x.rctx }
 
-// body is already read, bounded by headerReceived.
+// body reads the streamed body as it arrives (limits.go).
 func (x *fastExchange) body(limit int64) ([]byte, error) {
-	b := x.c.PostBody()
-	if int64(len(b)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return b, nil
+	ap, _ := x.peer()
+	return x.br.read(x.s, x.c, ap.Addr(), limit)
 }
 
 // peer is the TCP peer with IPv4-in-IPv6 unmapped; false when the
@@ -217,12 +270,13 @@ var jsonContentType = []byte("application/json")
 // fasthttp keeps b, i.e. until the handler returns.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// fastLogger routes fasthttp's own messages to slog at debug level.
+// fastLogger routes fasthttp's own messages to slog at debug level,
+// redacted: they may quote a request line or headers (issue 8, defect 6).
 type fastLogger struct{ log *slog.Logger }
 
 func (l fastLogger) Printf(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
-		l.log.Debug("http server", "msg", fmt.Sprintf(format, args...))
+		l.log.Debug("http server", "msg", telemetry.Redact(fmt.Sprintf(format, args...)))
 	}
 }
 

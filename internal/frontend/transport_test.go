@@ -103,7 +103,7 @@ func TestFastUnreadable(t *testing.T) {
 	}{
 		{"header block too large", "POST /eth HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", maxHeaderBytes) + "\r\n\r\n",
 			431, "request header block exceeds"},
-		{"declared body over the limit", "POST /eth HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
+		{"declared body over the limit", "POST /eth HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("a", 1000),
 			413, "exceeds the limit of 64 bytes"},
 		{"chunked body over the limit", "POST /eth HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" +
 			strings.Repeat("a", 128) + "\r\n0\r\n\r\n", 413, "exceeds the limit of 64 bytes"},

@@ -149,6 +149,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 	g.chains.Store(&list)
 	g.public.SetChains(route.NewChains(byName, hosts, names))
 	g.public.SetLimits(cfg.Limits)
+	g.public.SetTrustedProxies(cfg.Tenancy.TrustedProxies) // exempt from the per-IP limits
 	for name, c := range old {
 		if byName[name] == nil {
 			c.Stop()
@@ -180,7 +181,7 @@ func (g *Gateway) spec(name string, cfg *config.Config, entries []registry.Entry
 func (g *Gateway) Start(ctx context.Context) error {
 	// Read what start-up needs before the registry watch can swap g.cfg.
 	g.mu.Lock()
-	listen, adminListen, token := g.cfg.Listen, g.cfg.Admin.Listen, g.cfg.Admin.Token
+	listen, adminListen, token, adminHosts := g.cfg.Listen, g.cfg.Admin.Listen, g.cfg.Admin.Token, g.cfg.Admin.AllowedHosts
 	g.mu.Unlock()
 	var err error
 	g.publicLn, err = net.Listen("tcp", listen)
@@ -206,7 +207,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.servePublic()
 	if g.adminLn != nil {
-		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
+		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts...))
 	}
 	g.wg.Add(3)
 	go func() {
@@ -231,7 +232,7 @@ func (g *Gateway) servePublic() {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		if err := g.publicSrv.Serve(g.publicLn); err != nil && g.ctx.Err() == nil {
+		if err := g.publicSrv.Serve(g.public.Listener(g.publicLn)); err != nil && g.ctx.Err() == nil {
 			g.serveErr <- err
 		}
 	}()
@@ -244,7 +245,7 @@ func (g *Gateway) serve(ln net.Listener, h http.Handler) {
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ErrorLog:          telemetry.RedactingLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	g.servers = append(g.servers, srv)
 	g.wg.Add(1)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/rpcgate/rpcgate/internal/admin"
 	"github.com/rpcgate/rpcgate/internal/config"
@@ -35,7 +36,8 @@ func (g *Gateway) ApplyConfig(cfg *config.Config) error {
 	defer g.mu.Unlock()
 	old := g.cfg
 	switch {
-	case cfg.Listen != old.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.Admin.Token != old.Admin.Token:
+	case cfg.Listen != old.Listen || cfg.Admin.Listen != old.Admin.Listen || cfg.Admin.Token != old.Admin.Token ||
+		!slices.Equal(cfg.Admin.AllowedHosts, old.Admin.AllowedHosts):
 		return &admin.ReloadError{Err: fmt.Errorf("listen and admin settings cannot change without a restart")}
 	case cfg.Registry != old.Registry:
 		return &admin.ReloadError{Err: fmt.Errorf("registry settings cannot change without a restart")}

@@ -50,6 +50,7 @@ var (
 	errParams     = &Error{Code: CodeInvalidRequest, Message: `invalid request: "params" must be an array or an object`}
 	errID         = &Error{Code: CodeInvalidRequest, Message: `invalid request: "id" must be a number, a string or null`}
 	errDuplicate  = &Error{Code: CodeInvalidRequest, Message: "invalid request: duplicate member"}
+	errSpelling   = &Error{Code: CodeInvalidRequest, Message: `invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`}
 	errEmptyBatch = &Error{Code: CodeInvalidRequest, Message: "empty batch"}
 	errNotRequest = &Error{Code: CodeInvalidRequest, Message: "invalid request: body is neither an object nor an array"}
 	errTooDeep    = &Error{Code: CodeInvalidRequest, Message: "invalid request: nesting deeper than " + strconv.Itoa(MaxDepth) + " levels"}

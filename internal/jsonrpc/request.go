@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 )
@@ -36,8 +37,14 @@ func (r *Request) IsCall() bool { return r.Err == nil && r.ID != nil }
 // Rules for a request: "jsonrpc" is exactly "2.0"; "method" is a non-empty
 // string; "params", when present, is an array, an object or null (= absent); "id", when present,
 // is a number, a string or null (another type is -32600 and the answer carries
-// a null id). Other members are ignored and forwarded as they are. Member names
-// are matched exactly (case-sensitive) after unescaping.
+// a null id). Other members are ignored and forwarded as they are.
+//
+// The four member names must be spelled exactly, without escapes. A name that
+// matches one of them case-insensitively (with Unicode simple folding, as Go's
+// encoding/json matches struct fields: "Method", "ID", "paramſ") or only after
+// unescaping ("\u006dethod") makes the element invalid: a node that decodes
+// such a name as the member would run a call the gateway never routed or
+// policed (issue 8, defect 3).
 //
 // A duplicate "jsonrpc", "method", "params" or "id" member makes the element
 // invalid: nodes differ on which copy wins (Go's encoding/json keeps the last),
@@ -180,6 +187,9 @@ func (s *scanner) request(i int, r *Request) int {
 			return -1
 		}
 		member := memberOf(s.b[ks:i], s.esc)
+		if member == memberSpelling {
+			bad, member = firstErr(bad, errSpelling), 0
+		}
 		if i = s.colon(i); i < 0 {
 			return -1
 		}
@@ -268,33 +278,53 @@ func firstErr(have, e *Error) *Error {
 	return e
 }
 
-// memberOf tells which request member the name token q (quotes included) is.
+// memberSpelling marks a name that a lenient decoder would take for a
+// request member but that is not spelled exactly so.
+const memberSpelling = 0x80
+
+// memberOf tells which request member the name token q (quotes included) is:
+// 0 for another name, memberSpelling for a case or escape variant of one.
 func memberOf(q []byte, esc bool) uint8 {
-	if esc {
-		switch {
-		case equalString(q, true, "jsonrpc"):
+	if !esc {
+		switch string(q) {
+		case `"jsonrpc"`:
 			return memberJSONRPC
-		case equalString(q, true, "method"):
+		case `"method"`:
 			return memberMethod
-		case equalString(q, true, "params"):
+		case `"params"`:
 			return memberParams
-		case equalString(q, true, "id"):
+		case `"id"`:
 			return memberID
 		}
+		// The longest fold of "jsonrpc" is 7 runes of up to 3 bytes each.
+		if n := len(q) - 2; n < 2 || n > 21 {
+			return 0
+		}
+		return foldVariant(q[1 : len(q)-1])
+	}
+	// An escape shortens a name at most sixfold.
+	if n := len(q) - 2; n < 2 || n > 6*21 {
 		return 0
 	}
-	switch string(q) {
-	case `"jsonrpc"`:
-		return memberJSONRPC
-	case `"method"`:
-		return memberMethod
-	case `"params"`:
-		return memberParams
-	case `"id"`:
-		return memberID
+	var buf [6 * 21]byte
+	if foldVariant(unquote(buf[:0], q)) != 0 {
+		return memberSpelling
 	}
 	return 0
 }
+
+// foldVariant reports memberSpelling when name equals a member name under
+// Unicode simple case folding.
+func foldVariant(name []byte) uint8 {
+	for _, m := range memberNames {
+		if bytes.EqualFold(name, m) {
+			return memberSpelling
+		}
+	}
+	return 0
+}
+
+var memberNames = [...][]byte{[]byte("jsonrpc"), []byte("method"), []byte("params"), []byte("id")}
 
 // methodName returns the method of the string token q: the interned name when
 // known, else a copy.

@@ -78,8 +78,20 @@ func TestDecode(t *testing.T) {
 		{"method number", `{"jsonrpc":"2.0","id":7,"method":1}`, `invalid id=7 err=-32600 invalid request: "method" must be a non-empty string`, 0},
 		{"method null", `{"jsonrpc":"2.0","id":7,"method":null}`, `invalid id=7 err=-32600 invalid request: "method" must be a non-empty string`, 0},
 		{"method escaped", `{"jsonrpc":"2.0","id":7,"method":"eth_\u0063all"}`, `call id=7 method=eth_call params=`, 0},
-		{"member name escaped", `{"jsonrpc":"2.0","id":7,"\u006dethod":"eth_call"}`, `call id=7 method=eth_call params=`, 0},
-		{"member name case", `{"jsonrpc":"2.0","id":7,"Method":"eth_call"}`, `invalid id=7 err=-32600 invalid request: "method" must be a non-empty string`, 0},
+		// Member names spelled other than exactly (issue 8, defect 3): a node
+		// decoding with case folding or unescaping would run another call.
+		{"member name escaped", `{"jsonrpc":"2.0","id":7,"\u006dethod":"eth_call"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"member name case", `{"jsonrpc":"2.0","id":7,"Method":"eth_call"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"case variant beside method", `{"jsonrpc":"2.0","id":7,"method":"eth_chainId","Method":"admin_nodeInfo"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"escaped case variant", `{"jsonrpc":"2.0","id":7,"method":"eth_chainId","\u004dethod":"admin_nodeInfo"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"escaped exact name", `{"jsonrpc":"2.0","id":7,"m\u0065thod":"eth_call"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"upper id", `{"jsonrpc":"2.0","id":7,"ID":8,"method":"m"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"upper params", `{"jsonrpc":"2.0","id":7,"method":"m","PARAMS":[1]}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"upper jsonrpc", `{"JsonRpc":"2.0","jsonrpc":"2.0","id":7,"method":"m"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"long s folds to s", `{"jsonrpc":"2.0","id":7,"method":"m","paramſ":[1]}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"escaped long s", `{"jsonrpc":"2.0","id":7,"method":"m","param\u017f":[1]}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
+		{"kelvin is not a member", `{"jsonrpc":"2.0","id":7,"method":"m","Key":1}`, `call id=7 method=m params=`, 0},
+		{"similar name allowed", `{"jsonrpc":"2.0","id":7,"method":"m","methods":1,"i":2,"_id":3}`, `call id=7 method=m params=`, 0},
 		// params member
 		{"params string", `{"jsonrpc":"2.0","id":7,"method":"m","params":"x"}`, `invalid id=7 err=-32600 invalid request: "params" must be an array or an object`, 0},
 		{"params null is no params", `{"jsonrpc":"2.0","id":7,"method":"m","params":null}`, `call id=7 method=m params=`, 0},
@@ -88,7 +100,7 @@ func TestDecode(t *testing.T) {
 		// duplicates: rejected, whichever copy a node would keep
 		{"duplicate method", `{"jsonrpc":"2.0","id":7,"method":"eth_call","method":"debug_traceCall"}`, `invalid id=7 err=-32600 invalid request: duplicate member`, 0},
 		{"duplicate id", `{"jsonrpc":"2.0","id":7,"method":"m","id":8}`, `invalid id=7 err=-32600 invalid request: duplicate member`, 0},
-		{"duplicate escaped", `{"jsonrpc":"2.0","id":7,"method":"a","\u006dethod":"b"}`, `invalid id=7 err=-32600 invalid request: duplicate member`, 0},
+		{"duplicate escaped", `{"jsonrpc":"2.0","id":7,"method":"a","\u006dethod":"b"}`, `invalid id=7 err=-32600 invalid request: a member name differs from "jsonrpc", "method", "params" or "id" only in case or escapes; spell it exactly`, 0},
 		{"duplicate unknown member", `{"jsonrpc":"2.0","id":7,"method":"m","x":1,"x":2}`, `call id=7 method=m params=`, 0},
 		{"empty object", `{}`, `invalid id=- err=-32600 invalid request: "jsonrpc" must be "2.0"`, 0},
 		// whole body
@@ -111,6 +123,8 @@ func TestDecode(t *testing.T) {
 		{"invalid scalar body", `4x`, `error -32700 parse error: data after the JSON value at offset 1 ('x')`, 0},
 		// batches
 		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]`, "batch\ncall id=1 method=a params=\nnotification method=b params=", 0},
+		{"batch case variant element", `[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"method":"eth_chainId","Method":"admin_peers"}]`,
+			"batch\ncall id=1 method=a params=\ninvalid id=2 err=-32600 " + errSpelling.Message, 0},
 		{"batch invalid elements", `[1,"x",null,[],{"jsonrpc":"2.0","id":"k","method":5},{"jsonrpc":"2.0","id":2,"method":"ok"}]`,
 			"batch\n" +
 				"invalid id=- err=-32600 invalid request: not an object\n" +

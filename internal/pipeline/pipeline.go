@@ -16,7 +16,6 @@ package pipeline
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,7 +94,7 @@ func (p *Pipeline) Open(t Target, rec *relay.Record) (Caller, Output, bool) {
 	chain, rest, ok := chains.Resolve(t.Host, t.Path)
 	if !ok || strings.Contains(strings.TrimSuffix(rest, "/"), "/") {
 		return Caller{}, Reject(rec, 404, nil, jsonrpc.CodeUnknownChain,
-			"unknown chain path "+strconv.Quote(t.Path)+"; available: /"+strings.Join(chains.Names(), ", /")), false
+			"unknown chain path; available: /"+strings.Join(chains.Names(), ", /")), false
 	}
 	rec.Chain = chain.Name
 	id, out, ok := p.tenancy.identify(t.Creds, chain.Name, chain.KeysMode(), strings.TrimSuffix(rest, "/"), rec)

@@ -21,7 +21,7 @@ func incidents(events []Event, limit int) []Incident {
 	sorted := append([]Event(nil), events...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
 	last := map[string]bool{} // node → up, for nodes seen so far
-	var out []Incident
+	out := []Incident{}       // "incidents": [] when there are none, never null
 	for _, e := range sorted {
 		prev, seen := last[e.Node]
 		last[e.Node] = e.Up
