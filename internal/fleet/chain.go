@@ -180,6 +180,7 @@ func (c *Chain) apply(spec Spec) (map[*node.Node]bool, error) {
 			MaxResponseBytes: spec.Limits.MaxResponseBytes,
 			Schedule:         policyOf(cc.Scheduling),
 		}}
+		ns.opts.AttemptTimeoutMin, ns.opts.AttemptTimeoutMax = cc.AttemptTimeout.Min.D(), cc.AttemptTimeout.Max.D()
 		var n *node.Node
 		if old != nil && old.byName[name] != nil && reflect.DeepEqual(old.specs[name], ns) {
 			n = old.byName[name]

@@ -24,7 +24,16 @@ type Options struct {
 	BackoffMin       time.Duration
 	BackoffMax       time.Duration
 	MaxResponseBytes int64
-	Logger           *slog.Logger
+	// MaxRequestBytes is the largest body sent to the node; a larger one
+	// is refused before anything is sent (KindRequestTooLarge). 0 means
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+	// AttemptTimeoutMin and AttemptTimeoutMax bound the per-attempt
+	// timeout derived from the node's latency (see AttemptTimeout). A zero
+	// AttemptTimeoutMax means no per-attempt timeout.
+	AttemptTimeoutMin time.Duration
+	AttemptTimeoutMax time.Duration
+	Logger            *slog.Logger
 	// Observer is told about head and state changes (metrics, best head).
 	Observer Observer
 	// Schedule orders waiting requests by priority class. Its per-class
@@ -63,6 +72,7 @@ type Node struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64
 	stats    stats
+	live     liveness // attempt timeout, signs of life, stalls
 }
 
 type noCopy struct{}
@@ -94,6 +104,7 @@ func New(name string, cfg config.Node, opts Options) (*Node, error) {
 		started: time.Now(),
 	}
 	n.ewmaNs.Store(math.Float64bits(float64(5 * time.Millisecond)))
+	n.live.timeout.Store(int64(opts.AttemptTimeoutMax))
 	return n, nil
 }
 
