@@ -192,7 +192,7 @@ func (s *Server) serveSingle(x exchange, c *fleet.Chain, id tenant.Identity, req
 	if !s.tenancy.admit(x.ctx(), x, id, c.Name, cost, req.ID, rec) {
 		return
 	}
-	ans := s.exec.Single(x.ctx(), c, g, classOf(id), req, body)
+	ans := s.exec.Single(x.ctx(), c, g, classOf(id), req, body, nil)
 	defer ans.Release()
 	s.tenancy.account(x.ctx(), id, req.Method, cost)
 	rec.node, rec.attempts = ans.Node, ans.Attempts
@@ -249,7 +249,7 @@ func (s *Server) serveBatch(x exchange, c *fleet.Chain, id tenant.Identity, reqs
 	if !s.tenancy.admit(x.ctx(), x, id, c.Name, cost, nil, rec) {
 		return
 	}
-	res := s.exec.Batch(x.ctx(), c, classOf(id), items)
+	res := s.exec.Batch(x.ctx(), c, classOf(id), items, nil)
 	defer res.Release()
 	for i := range items {
 		if it := &items[i]; it.Group != nil {
