@@ -53,17 +53,33 @@ type attemptLog struct {
 	res *BatchResult
 }
 
-func (l *attemptLog) add(a relay.Attempt) {
+// add appends a and returns its index in the record (-1: no record).
+func (l *attemptLog) add(a relay.Attempt) int {
 	if l.mu != nil {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 	}
-	if l.rec != nil {
-		l.rec.AddAttempt(a)
-	}
 	if l.res != nil {
 		l.res.usedLocked(a.Node)
 	}
+	if l.rec == nil {
+		return -1
+	}
+	l.rec.AddAttempt(a)
+	return len(l.rec.Attempts()) - 1
+}
+
+// set completes the attempt at index i, reserved by add when it started:
+// attempts stay in the order they started even when they end out of order.
+func (l *attemptLog) set(i int, a relay.Attempt) {
+	if i < 0 {
+		return
+	}
+	if l.mu != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	l.rec.Attempts()[i] = a
 }
 
 // next is what the next attempt sends, the block it needs, and whether
@@ -182,7 +198,7 @@ func (r *run) exec(s Strategy) {
 			if fl == nil {
 				fl = &flight{done: make(chan *inflight, r.c.MaxAttempts())}
 			}
-			fl.launch(r.ctx, n, call, a)
+			fl.launch(r.ctx, n, call, a, r.log.add(a))
 			inFlight++
 		}
 		if fl == nil || len(fl.live) == 0 {
@@ -200,7 +216,7 @@ func (r *run) exec(s Strategy) {
 			continue
 		}
 		v := r.judge(f.n, f.resp, f.err, &f.a)
-		r.log.add(f.a)
+		r.log.set(f.slot, f.a)
 		if s.Settle(Progress{InFlight: len(fl.live), Started: r.started, Once: once}, v) {
 			r.abandon(fl)
 			return
@@ -260,13 +276,14 @@ type flight struct {
 type inflight struct {
 	n       *node.Node
 	a       relay.Attempt
+	slot    int // its index in the record
 	abandon node.Abandon
 	resp    *node.Response
 	err     error
 }
 
-func (fl *flight) launch(ctx context.Context, n *node.Node, call node.Call, a relay.Attempt) {
-	f := &inflight{n: n, a: a}
+func (fl *flight) launch(ctx context.Context, n *node.Node, call node.Call, a relay.Attempt, slot int) {
+	f := &inflight{n: n, a: a, slot: slot}
 	call.Abandon = &f.abandon
 	fl.live = append(fl.live, f)
 	go func() {
@@ -331,7 +348,7 @@ drained:
 	for _, f := range fl.live {
 		f.abandon.Abandon()
 		f.a.Outcome, f.a.Latency = relay.OutcomeCanceled, now.Sub(f.a.Start)
-		r.log.add(f.a)
+		r.log.set(f.slot, f.a)
 	}
 	fl.live = nil
 }
