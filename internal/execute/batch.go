@@ -382,11 +382,11 @@ func (e *Executor) elements(ctx context.Context, c *fleet.Chain, g *fleet.Group,
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s := single{c: c, req: it.Req, body: it.Req.Raw, ref: evm.Block(it.Req.Method, it.Req.Params),
-				write: it.write, notify: it.Req.IsNotification()}
-			r := run{e: e, c: c, g: g, class: class, ctx: ctx, deadline: deadlineOf(ctx), log: log, one: &s}
+			r := run{e: e, c: c, g: g, class: class, ctx: ctx, deadline: deadlineOf(ctx), log: log, one: single{
+				c: c, req: it.Req, body: it.Req.Raw, ref: evm.Block(it.Req.Method, it.Req.Params),
+				write: it.write, notify: it.Req.IsNotification()}}
 			r.exec(e.strategy())
-			ans := s.finish(&r)
+			ans := r.one.finish(r.ctx, r.lastErr, r.started)
 			switch {
 			case ans.resp != nil:
 				res.keep(ans.resp)

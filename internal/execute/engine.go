@@ -40,8 +40,8 @@ type run struct {
 	started  int
 	newest   time.Time // start of the newest attempt
 
-	one  *single // the work: a single call ...
-	part *part   // ... or a batch part
+	one  single // the work: a single call ...
+	part *part  // ... or, when set, a batch part
 }
 
 // attemptLog is where attempts are written: the request's record (nil:

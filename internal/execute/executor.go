@@ -67,17 +67,16 @@ func (a *Answer) Release() {
 func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte, rec *relay.Record) Answer {
 	deadline := time.Now().Add(c.TimeoutFor(req.Method))
 	dctx := withDeadline(ctx, deadline)
-	s := single{
+	r := run{e: e, c: c, g: g, class: class, ctx: dctx, deadline: dctx.deadline, log: attemptLog{rec: rec}, one: single{
 		c:      c,
 		req:    req,
 		body:   body,
 		ref:    evm.Block(req.Method, req.Params),
 		write:  c.IsWrite(req.Method),
 		notify: req.IsNotification(),
-	}
-	r := run{e: e, c: c, g: g, class: class, ctx: dctx, deadline: dctx.deadline, log: attemptLog{rec: rec}, one: &s}
+	}}
 	r.exec(e.strategy())
-	return s.finish(&r)
+	return r.one.finish(r.ctx, r.lastErr, r.started)
 }
 
 // single is the engine's work for one call.
@@ -173,15 +172,15 @@ func (s *single) failed(err error) Verdict {
 }
 
 // finish turns the run's end into the answer.
-func (s *single) finish(r *run) Answer {
+func (s *single) finish(ctx context.Context, lastErr error, attempts int) Answer {
 	switch {
 	case s.done:
 	case s.held != nil:
 		s.ans = Answer{Body: s.held.Body, resp: s.held, Outcome: relay.OutcomeRPCError, Node: s.heldBy}
 	default:
-		s.ans = Answer{Err: gatewayError(r.ctx, r.lastErr, s.write && s.sent), Outcome: relay.OutcomeFailed}
+		s.ans = Answer{Err: gatewayError(ctx, lastErr, s.write && s.sent), Outcome: relay.OutcomeFailed}
 	}
-	s.ans.Attempts = r.started
+	s.ans.Attempts = attempts
 	return s.ans
 }
 
