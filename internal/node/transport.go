@@ -115,7 +115,16 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 	if limit := n.maxRequest(); int64(len(c.Body)) > limit {
 		return nil, &Error{Node: n.name, Kind: KindRequestTooLarge, Limit: limit, ByRequest: true}
 	}
-	if err := n.slots.Acquire(ctx, c.Class, c.Deadline); err != nil {
+	wait := c.Deadline
+	if c.Timeout > 0 {
+		// A read waits for a slot no longer than for an answer: a node
+		// whose slots are all held (by calls to a frozen node) is left for
+		// another as soon as one that answers would be.
+		if d := time.Now().Add(c.Timeout); d.Before(wait) {
+			wait = d
+		}
+	}
+	if err := n.slots.Acquire(ctx, c.Class, wait); err != nil {
 		switch {
 		case errors.Is(err, schedule.ErrQueueFull):
 			return nil, &Error{Node: n.name, Kind: KindQueueFull, Cause: err}
@@ -149,8 +158,11 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 	now := time.Now()
 	d := now.Sub(start)
 	if err != nil {
-		ne := err.(*Error)
+		ne, _ := AsError(err)
 		switch {
+		case ne == nil:
+			n.errors.Add(1)
+			n.recordFailure(err)
 		case ne.Kind == KindTimeout:
 			ne.Attempt = perAttempt && now.Before(c.Deadline)
 			n.observeLatency(d) // a silent node looks slow to selection at once
