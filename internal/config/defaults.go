@@ -23,7 +23,7 @@ const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultMaxAttempts      = 3
 	DefaultAttemptMin       = 500 * time.Millisecond
-	DefaultAttemptMax       = 2 * time.Second
+	DefaultAttemptMax       = time.Second
 	DefaultFailThreshold    = 3
 	DefaultBackoffMin       = time.Second
 	DefaultBackoffMax       = 30 * time.Second

@@ -253,7 +253,8 @@ type MethodPolicy struct {
 type AttemptTimeout struct {
 	// Min is the floor. Default: 500ms.
 	Min Duration `yaml:"min"`
-	// Max is the ceiling. Default: 2s. Must be >= Min.
+	// Max is the ceiling. Default: 1s, so that a read meeting a frozen
+	// node still ends within about two seconds. Must be >= Min.
 	Max Duration `yaml:"max"`
 }
 

@@ -47,6 +47,10 @@ var errNoNode = &Error{Code: CodeNoNode, HTTPStatus: http.StatusServiceUnavailab
 // The text names nodes, never their URLs.
 func gatewayError(ctx context.Context, last error, writeUnknown bool) *Error {
 	if last == nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &Error{Code: CodeTimeout, HTTPStatus: http.StatusGatewayTimeout,
+				Message: "request deadline exceeded before any node was tried"}
+		}
 		return errNoNode
 	}
 	ne, ok := node.AsError(last)
