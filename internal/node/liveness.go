@@ -64,9 +64,19 @@ func (n *Node) stallWindow() time.Duration {
 	return n.opts.PollInterval + lo
 }
 
-// timedOut judges a timeout of an exchange that began at start. It
-// reports whether the timeout was counted against the node.
-func (n *Node) timedOut(start, now time.Time, err *Error) bool {
+// lateLimit is how late after its deadline a timeout may be noticed and
+// still be blamed on the node. A timeout noticed later says the gateway
+// itself was starved of CPU (every node then looks silent at once), and
+// must not eject healthy nodes.
+const lateLimit = 100 * time.Millisecond
+
+// timedOut judges a timeout of an exchange that began at start and was
+// noticed late after its deadline. It reports whether the timeout was
+// counted against the node.
+func (n *Node) timedOut(start, now time.Time, late time.Duration, err *Error) bool {
+	if late > lateLimit {
+		return false
+	}
 	last := n.live.alive.Load()
 	if last >= start.UnixNano() {
 		// The node answered something while this call waited: it is

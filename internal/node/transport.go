@@ -166,7 +166,7 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 		case ne.Kind == KindTimeout:
 			ne.Attempt = perAttempt && now.Before(c.Deadline)
 			n.observeLatency(d) // a silent node looks slow to selection at once
-			n.timedOut(start, now, ne)
+			n.timedOut(start, now, now.Sub(deadline), ne)
 		case len(c.Body) > largeRequest && (ne.Kind == KindTransport || ne.Kind == KindHTTPStatus && ne.Status != http.StatusTooManyRequests):
 			ne.ByRequest = true
 		default:
