@@ -25,8 +25,8 @@ type Item struct {
 
 	answer []byte // the element's final JSON, id restored
 	write  bool
-	failed bool // answered by the gateway because no node could
-	rpcErr bool // answered with a node's JSON-RPC error object
+	failed bool           // answered by the gateway because no node could
+	rpcErr *jsonrpc.Error // the node's error object the element was answered with
 }
 
 // Outcome classifies the item's answer for metrics.
@@ -34,11 +34,16 @@ func (it *Item) Outcome() fleet.Outcome {
 	switch {
 	case it.failed:
 		return fleet.OutcomeFailed
-	case it.rpcErr:
+	case it.rpcErr != nil:
 		return fleet.OutcomeRPCError
 	}
 	return fleet.OutcomeOK
 }
+
+// RPCError is the node's JSON-RPC error object the element was answered
+// with (Outcome is fleet.OutcomeRPCError), else nil. Its strings may alias
+// the node's answer: valid until BatchResult.Release.
+func (it *Item) RPCError() *jsonrpc.Error { return it.rpcErr }
 
 // once reports an element that must not be sent twice once it may have
 // reached a node: a write, or a notification (sent once, to one node).
@@ -232,7 +237,7 @@ func (p *part) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (Ve
 			switch {
 			case it.Req.IsNotification():
 			case it.write:
-				it.rpcErr = true
+				it.rpcErr = rs[0].Err
 				it.answer = jsonrpc.SpliceID(rs[0].Raw, rs[0].IDStart, rs[0].IDEnd, idOrNull(it.Req.ID), nil)
 			default:
 				next = append(next, i)
@@ -264,7 +269,7 @@ func (p *part) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (Ve
 			continue
 		}
 		inPart[i] = false // answered
-		it.rpcErr = r.Err != nil
+		it.rpcErr = r.Err
 		it.answer = restore(p.c, n, it, r)
 		answered++
 	}
@@ -357,7 +362,7 @@ func (p *part) finish(r *run) {
 			continue
 		}
 		if h, ok := p.held[i]; ok {
-			it.rpcErr = true
+			it.rpcErr = h.Err
 			it.answer = jsonrpc.SpliceID(h.Raw, h.IDStart, h.IDEnd, idOrNull(it.Req.ID), nil)
 			continue
 		}
@@ -397,7 +402,7 @@ func (e *Executor) elements(ctx context.Context, c *fleet.Chain, g *fleet.Group,
 			default:
 				it.answer = ans.Body
 			}
-			it.rpcErr = ans.Outcome == relay.OutcomeRPCError
+			it.rpcErr = r.one.rpcErr
 			if it.Req.IsNotification() {
 				it.answer = nil
 			}

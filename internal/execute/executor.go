@@ -89,10 +89,12 @@ type single struct {
 	notify bool
 	sent   bool // a write or notification may have reached a node
 
-	ans    Answer
-	done   bool
-	held   *node.Response // a "not yet" answer kept in case nothing better comes
-	heldBy string
+	ans     Answer
+	rpcErr  *jsonrpc.Error // the node's error object ans carries, if any
+	done    bool
+	held    *node.Response // a "not yet" answer kept in case nothing better comes
+	heldBy  string
+	heldErr *jsonrpc.Error
 }
 
 func (s *single) next() ([]byte, evm.BlockRef, bool) {
@@ -138,11 +140,12 @@ func (s *single) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (
 				a.Outcome = relay.OutcomeNotYet
 			}
 			s.held.Release()
-			s.held, s.heldBy = resp, n.Name()
+			s.held, s.heldBy, s.heldErr = resp, n.Name(), r.Err
 			return Held, nil
 		}
 		a.Outcome = relay.OutcomeRPCError
 		s.keep(n, resp, relay.OutcomeRPCError)
+		s.rpcErr = r.Err
 		return Won, nil
 	}
 	a.Outcome = relay.OutcomeOK
@@ -177,6 +180,7 @@ func (s *single) finish(ctx context.Context, lastErr error, attempts int) Answer
 	case s.done:
 	case s.held != nil:
 		s.ans = Answer{Body: s.held.Body, resp: s.held, Outcome: relay.OutcomeRPCError, Node: s.heldBy}
+		s.rpcErr = s.heldErr
 	default:
 		s.ans = Answer{Err: gatewayError(ctx, lastErr, s.write && s.sent), Outcome: relay.OutcomeFailed}
 	}
