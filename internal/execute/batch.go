@@ -238,7 +238,8 @@ func (p *part) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (Ve
 			case it.Req.IsNotification():
 			case it.write:
 				it.rpcErr = rs[0].Err
-				it.answer = jsonrpc.SpliceID(rs[0].Raw, rs[0].IDStart, rs[0].IDEnd, idOrNull(it.Req.ID), nil)
+				e := rs[0].Err // its object may lack an id to splice: rebuild it
+				it.answer = jsonrpc.AppendError(nil, idOrNull(it.Req.ID), e.Code, e.Message, e.Data)
 			default:
 				next = append(next, i)
 			}
@@ -264,6 +265,9 @@ func (p *part) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (Ve
 			continue
 		}
 		it := &items[i]
+		if it.Req.IsNotification() {
+			continue // sent without an id: an answer for it is the node's mistake
+		}
 		if r.Err != nil && !it.write && retryable(evm.Classify(r.Err)) {
 			p.held[i] = r
 			continue
