@@ -279,3 +279,27 @@ func TestHedgeLoserFreesSlot(t *testing.T) {
 		t.Fatalf("a write was hedged to b")
 	}
 }
+
+// A notification inside a batch reaches one node once: when the part
+// carrying it fails after sending, the retry carries only the calls.
+func TestBatchNotificationNotResent(t *testing.T) {
+	t.Parallel()
+	a, b := startNode(t), startNode(t)
+	a.set(status(http.StatusBadGateway))
+	b.set(func(w http.ResponseWriter, body []byte) bool {
+		_, _ = w.Write([]byte(`[{"jsonrpc":"2.0","id":0,"result":"0x1"}]`))
+		return true
+	})
+	c := testChain(t, a, b, "")
+	res, rec := batch(t, New(nil), c, `[{"jsonrpc":"2.0","id":9,"method":"eth_blockNumber"},{"jsonrpc":"2.0","method":"eth_gasPrice"}]`)
+	defer res.Release()
+	out, _ := res.AppendTo(nil)
+	if string(out) != `[{"jsonrpc":"2.0","id":9,"result":"0x1"}]` || outcomes(rec) != "a:transport b:ok" {
+		t.Fatalf("answer %s attempts %q", out, outcomes(rec))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.bodies) != 1 || strings.Contains(b.bodies[0], "eth_gasPrice") {
+		t.Fatalf("b got %q: the notification was resent", b.bodies)
+	}
+}
