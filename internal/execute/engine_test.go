@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,14 +247,21 @@ func TestHedgeLoserFreesSlot(t *testing.T) {
 	a, b := startNode(t), startNode(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	arrived := make(chan struct{}, 1)
-	a.set(func(w http.ResponseWriter, _ []byte) bool { arrived <- struct{}{}; <-release; return true })
+	holding := make(chan struct{})
+	var once sync.Once
+	a.set(func(w http.ResponseWriter, _ []byte) bool {
+		once.Do(func() { close(holding) })
+		<-release
+		return true
+	})
+	// b answers only once a really holds its request, so the hedge always
+	// wins against an attempt in flight.
+	b.set(func(w http.ResponseWriter, _ []byte) bool { <-holding; return false })
 	c := testChain(t, a, b, "")
 	e := New(nil)
 	e.Strategy = Hedge{Delay: time.Millisecond}
 	ans, rec := call(t, e, c, `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00","latest"]}`)
 	defer ans.Release()
-	<-arrived // a really holds the request
 	if ans.Err != nil || ans.Node != "b" {
 		t.Fatalf("answer from %q err %v", ans.Node, ans.Err)
 	}
