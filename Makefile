@@ -27,12 +27,16 @@ PARSE_EXECS ?= 20000x
 LINE_EXECS ?= 100000x
 NODESPEC_EXECS ?= 100000x
 LISTENER_EXECS ?= 100000x
+ENGINE_EXECS ?= 20000x
+PIPELINE_EXECS ?= 20000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(DECODE_EXECS) -timeout 5m ./internal/jsonrpc/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(PARSE_EXECS) -timeout 5m ./internal/config/
 	$(GO) test -run '^$$' -fuzz FuzzJSONLine -fuzztime $(LINE_EXECS) -timeout 5m ./internal/telemetry/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime $(NODESPEC_EXECS) -timeout 5m ./internal/nodespec/
 	$(GO) test -run '^$$' -fuzz FuzzListener -fuzztime $(LISTENER_EXECS) -timeout 5m ./internal/frontend/
+	$(GO) test -run '^$$' -fuzz FuzzPartAnswer -fuzztime $(ENGINE_EXECS) -timeout 5m ./internal/execute/
+	$(GO) test -run '^$$' -fuzz FuzzRelay -fuzztime $(PIPELINE_EXECS) -timeout 5m ./internal/pipeline/
 
 # Only the end-to-end tests (verbose), e.g. `make e2e RUN=TestHostileInput`.
 RUN ?= .

@@ -30,6 +30,8 @@ const (
 	DefaultPollInterval              = time.Second
 	DefaultTimeout                   = 10 * time.Second
 	DefaultMaxAttempts               = 3
+	DefaultAttemptMin                = 500 * time.Millisecond
+	DefaultAttemptMax                = time.Second
 	DefaultFailThreshold             = 3
 	DefaultBackoffMin                = time.Second
 	DefaultBackoffMax                = 30 * time.Second
@@ -182,6 +184,8 @@ func (ch *Chain) applyDefaults() {
 	setDefault(&ch.PollInterval, Duration(DefaultPollInterval))
 	setDefault(&ch.Timeout, Duration(DefaultTimeout))
 	setDefault(&ch.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&ch.AttemptTimeout.Min, Duration(DefaultAttemptMin))
+	setDefault(&ch.AttemptTimeout.Max, Duration(DefaultAttemptMax))
 	setDefault(&ch.Health.FailThreshold, DefaultFailThreshold)
 	setDefault(&ch.Health.BackoffMin, Duration(DefaultBackoffMin))
 	setDefault(&ch.Health.BackoffMax, Duration(DefaultBackoffMax))

@@ -220,6 +220,12 @@ type Chain struct {
 	MethodTimeouts map[string]Duration `yaml:"method_timeouts"`
 	// MaxAttempts is how many nodes one request may be tried on. Default: 3.
 	MaxAttempts int `yaml:"max_attempts"`
+	// AttemptTimeout bounds how long one attempt of a read waits for a
+	// node before the read is tried on another node (a frozen node must
+	// not stall callers). The timeout is 4 × the node's recent p99
+	// latency, kept within [min, max]. The last attempt a call can make
+	// waits until Timeout instead, and writes are never abandoned.
+	AttemptTimeout AttemptTimeout `yaml:"attempt_timeout"`
 	// Writes lists extra methods treated as writes (never sent twice once
 	// they may have reached a node), on top of eth_sendRawTransaction and
 	// eth_sendTransaction. Default: none.
@@ -274,6 +280,16 @@ type MethodPolicy struct {
 	// Deny lists methods that are refused. Deny wins over Allow.
 	// Default: empty.
 	Deny []string `yaml:"deny"`
+}
+
+// AttemptTimeout bounds the per-attempt timeout derived from each node's
+// latency.
+type AttemptTimeout struct {
+	// Min is the floor. Default: 500ms.
+	Min Duration `yaml:"min"`
+	// Max is the ceiling. Default: 1s, so that a read meeting a frozen
+	// node still ends within about two seconds. Must be >= Min.
+	Max Duration `yaml:"max"`
 }
 
 // Health configures the circuit breaker around each node.

@@ -224,6 +224,12 @@ func (v *checker) chain(name string, ch *Chain, hosts map[string]string) {
 		v.at(p+".max_attempts", fmt.Sprintf("max_attempts must be between 1 and 10, got %d", ch.MaxAttempts),
 			"set max_attempts: 3 (each attempt goes to a different node)")
 	}
+	v.positive(p+".attempt_timeout.min", ch.AttemptTimeout.Min)
+	v.positive(p+".attempt_timeout.max", ch.AttemptTimeout.Max)
+	if at := ch.AttemptTimeout; at.Min > 0 && at.Max > 0 && at.Min > at.Max {
+		v.at(p+".attempt_timeout.min", fmt.Sprintf("attempt_timeout.min (%s) is longer than attempt_timeout.max (%s)", at.Min, at.Max),
+			"the per-attempt timeout is kept between min and max; make min <= max, e.g. {min: 500ms, max: 2s}")
+	}
 	v.patterns(p+".writes", ch.Writes)
 	v.patterns(p+".methods.allow", ch.Methods.Allow)
 	v.patterns(p+".methods.deny", ch.Methods.Deny)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/node"
@@ -42,6 +43,10 @@ var errNoNode = &Error{Code: CodeNoNode, HTTPStatus: http.StatusServiceUnavailab
 // The text names nodes, never their URLs.
 func gatewayError(ctx context.Context, last error, writeUnknown bool) *Error {
 	if last == nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &Error{Code: CodeTimeout, HTTPStatus: http.StatusGatewayTimeout,
+				Message: "request deadline exceeded before any node was tried"}
+		}
 		return errNoNode
 	}
 	ne, ok := node.AsError(last)
@@ -49,6 +54,15 @@ func gatewayError(ctx context.Context, last error, writeUnknown bool) *Error {
 	case writeUnknown:
 		return &Error{Code: CodeUpstream, HTTPStatus: http.StatusBadGateway,
 			Message: "write may have reached a node but no answer came back (" + last.Error() + "); not retried to avoid sending it twice"}
+	case ok && ne.Kind == node.KindRequestTooLarge:
+		return &Error{Code: jsonrpc.CodeInvalidRequest, HTTPStatus: http.StatusRequestEntityTooLarge,
+			Message: "request exceeds the node limit of " + strconv.FormatInt(ne.Limit, 10) + " bytes"}
+	case ok && ne.Kind == node.KindRefused && ne.Status == http.StatusRequestEntityTooLarge:
+		return &Error{Code: jsonrpc.CodeInvalidRequest, HTTPStatus: http.StatusRequestEntityTooLarge,
+			Message: "request refused by the node as too large (" + last.Error() + ")"}
+	case ok && ne.Kind == node.KindRefused:
+		return &Error{Code: jsonrpc.CodeInvalidRequest, HTTPStatus: http.StatusBadRequest,
+			Message: "request refused by the node (" + last.Error() + ")"}
 	case ok && ne.Kind == node.KindQueueFull:
 		return &Error{Code: CodeOverloaded, HTTPStatus: http.StatusServiceUnavailable,
 			Message: "all nodes are busy (queues full); try again shortly", RetryAfter: 1}

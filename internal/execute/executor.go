@@ -17,30 +17,40 @@ import (
 // Executor runs calls. It is safe for concurrent use.
 type Executor struct {
 	Selector balance.Selector
+	// Strategy decides how many nodes a call is tried on and which answer
+	// wins; nil is FirstGood.
+	Strategy Strategy
 	Log      *slog.Logger
 }
 
-// New returns an executor using P2C selection.
+// New returns an executor using P2C selection and the FirstGood strategy.
 func New(log *slog.Logger) *Executor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{Selector: balance.P2C{}, Log: log}
+	return &Executor{Selector: balance.P2C{}, Strategy: FirstGood{}, Log: log}
+}
+
+func (e *Executor) strategy() Strategy {
+	if e.Strategy == nil {
+		return FirstGood{}
+	}
+	return e.Strategy
 }
 
 // Answer is what goes back to the client for one call: either a node's
 // response (Body aliases a pooled buffer until Release) or a gateway error.
+// A notification's Answer has no Body: the client gets no content.
 type Answer struct {
 	Body []byte
 	Err  *Error
+	// Outcome is OutcomeOK, OutcomeRPCError (the node answered with a
+	// JSON-RPC error object) or OutcomeFailed (Err is set).
+	Outcome relay.Outcome
 	// Node is the name of the node that answered, for logs.
 	Node     string
 	Attempts int
-	// Outcome is OutcomeOK for a node's result, OutcomeRPCError for a
-	// node's JSON-RPC error object (its code is the answering attempt's
-	// Code in the relay record), OutcomeFailed for a gateway error.
-	Outcome relay.Outcome
-	resp    *node.Response
+	resp     *node.Response
 }
 
 // Release frees the node response behind Body.
@@ -51,92 +61,154 @@ func (a *Answer) Release() {
 
 // Single runs one call, forwarding body (the client's own bytes, so the
 // id needs no rewriting) and returning the answer of the first node that
-// can answer it. Each upstream try is appended to rec (which may be nil).
+// can answer it. Every upstream try is appended to rec (nil: not
+// recorded). A notification is sent once, to one node; whatever the node
+// answers (geth: HTTP 200, empty body) is its acceptance.
 func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte, rec *relay.Record) Answer {
 	deadline := time.Now().Add(c.TimeoutFor(req.Method))
 	dctx := withDeadline(ctx, deadline)
-	ctx, deadline = dctx, dctx.deadline
-	ref := evm.Block(req.Method, req.Params)
-	write := c.IsWrite(req.Method)
+	r := run{e: e, c: c, g: g, class: class, ctx: dctx, deadline: dctx.deadline, log: attemptLog{rec: rec}, one: single{
+		c:      c,
+		req:    req,
+		body:   body,
+		ref:    evm.Block(req.Method, req.Params),
+		write:  c.IsWrite(req.Method),
+		notify: req.IsNotification(),
+	}}
+	r.exec(e.strategy())
+	return r.one.finish(r.ctx, r.lastErr, r.started)
+}
 
-	var (
-		t        tried
-		fellBack bool
-		lastErr  error
-		held     *node.Response // a "not yet" answer kept in case nothing better comes
-		heldBy   string
-		sent     bool // a write may have reached a node
-	)
-	for attempt := 0; attempt < c.MaxAttempts() && ctx.Err() == nil; attempt++ {
-		n, grp := e.pick(c, g, ref, &t)
-		if n == nil {
-			break
-		}
-		t.add(n)
-		if attempt > 0 {
-			g.CountRetry()
-		}
-		if grp != g && !fellBack {
-			fellBack = true
-			g.CountFallback()
-		}
-		start := time.Now()
-		resp, err := n.Do(ctx, class, deadline, body)
-		if err != nil {
-			record(rec, failedAttempt(ctx, n.Name(), start, err))
-			lastErr = err
-			if ne, ok := node.AsError(err); write && (!ok || !ne.NotSent()) {
-				sent = true
-				break
-			}
-			continue
-		}
-		r, serr := jsonrpc.ScanResponse(resp.Body)
-		if serr != nil {
-			lastErr = n.ReportBadResponse(serr)
-			record(rec, failedAttempt(ctx, n.Name(), start, lastErr))
-			resp.Release()
-			if write {
-				sent = true
-				break
-			}
-			continue
-		}
-		if r.Err != nil && !write && retryable(evm.Classify(r.Err)) {
-			record(rec, answeredAttempt(n.Name(), start, r.Err, relay.OutcomeNotYet, len(resp.Body)))
-			held.Release()
-			held, heldBy = resp, n.Name()
-			continue
-		}
-		record(rec, answeredAttempt(n.Name(), start, r.Err, relay.OutcomeRPCError, len(resp.Body)))
-		held.Release()
-		if r.Err == nil && req.Method == "eth_blockNumber" {
-			return e.blockNumber(c, n, r, resp, t.n)
-		}
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: t.n, Outcome: answerOutcome(r.Err)}
+// single is the engine's work for one call.
+type single struct {
+	c      *fleet.Chain
+	req    *jsonrpc.Request
+	body   []byte
+	ref    evm.BlockRef
+	write  bool
+	notify bool
+	sent   bool // a write or notification may have reached a node
+
+	ans     Answer
+	rpcErr  *jsonrpc.Error // the node's error object ans carries, if any
+	done    bool
+	held    *node.Response // a "not yet" answer kept in case nothing better comes
+	heldBy  string
+	heldErr *jsonrpc.Error
+}
+
+func (s *single) next() ([]byte, evm.BlockRef, bool) {
+	if s.sent {
+		return nil, s.ref, true
 	}
-	if held != nil {
-		return Answer{Body: held.Body, resp: held, Node: heldBy, Attempts: t.n, Outcome: relay.OutcomeRPCError}
+	return s.body, s.ref, s.write || s.notify
+}
+
+func (s *single) answered(n *node.Node, resp *node.Response, a *relay.Attempt) (Verdict, error) {
+	if s.notify {
+		// No answer is expected; anything the node sent back ends it. A
+		// refusal (HTTP 4xx) is not resent either: the notification has
+		// reached a node.
+		resp.Release()
+		s.sent, s.done = true, true
+		if resp.Status >= 400 {
+			err := n.Refused(resp.Status, nil)
+			describe(a, err)
+			s.ans = Answer{Err: gatewayError(context.Background(), err, false), Outcome: relay.OutcomeFailed, Node: n.Name()}
+			return Stopped, err
+		}
+		a.Outcome = relay.OutcomeOK
+		s.ans = Answer{Outcome: relay.OutcomeOK, Node: n.Name()}
+		return Won, nil
 	}
-	return Answer{Err: gatewayError(ctx, lastErr, write && sent), Attempts: t.n, Outcome: relay.OutcomeFailed}
+	r, serr := jsonrpc.ScanResponse(resp.Body)
+	if serr != nil {
+		resp.Release()
+		err := n.Refused(resp.Status, serr)
+		describe(a, err)
+		if s.write {
+			s.sent = true
+			return Stopped, err
+		}
+		return Failed, err
+	}
+	if r.Err != nil {
+		a.Code = r.Err.Code
+		if cls := evm.Classify(r.Err); !s.write && retryable(cls) {
+			a.Outcome = relay.OutcomeRPCError
+			if cls == evm.ClassNotYet {
+				a.Outcome = relay.OutcomeNotYet
+			}
+			s.held.Release()
+			s.held, s.heldBy, s.heldErr = resp, n.Name(), r.Err
+			return Held, nil
+		}
+		a.Outcome = relay.OutcomeRPCError
+		s.keep(n, resp, relay.OutcomeRPCError)
+		s.rpcErr = r.Err
+		return Won, nil
+	}
+	a.Outcome = relay.OutcomeOK
+	if s.req.Method == "eth_blockNumber" {
+		s.blockNumber(n, r, resp)
+		return Won, nil
+	}
+	s.keep(n, resp, relay.OutcomeOK)
+	return Won, nil
+}
+
+func (s *single) keep(n *node.Node, resp *node.Response, o relay.Outcome) {
+	s.held.Release()
+	s.held = nil
+	s.ans = Answer{Body: resp.Body, resp: resp, Outcome: o, Node: n.Name()}
+	s.done = true
+}
+
+func (s *single) failed(err error) Verdict {
+	if s.write || s.notify {
+		if ne, ok := node.AsError(err); !ok || !ne.NotSent() {
+			s.sent = true
+			return Stopped
+		}
+	}
+	return Failed
+}
+
+// finish turns the run's end into the answer.
+func (s *single) finish(ctx context.Context, lastErr error, attempts int) Answer {
+	switch {
+	case s.done:
+	case s.held != nil:
+		s.ans = Answer{Body: s.held.Body, resp: s.held, Outcome: relay.OutcomeRPCError, Node: s.heldBy}
+		s.rpcErr = s.heldErr
+	default:
+		s.ans = Answer{Err: gatewayError(ctx, lastErr, s.write && s.sent), Outcome: relay.OutcomeFailed}
+	}
+	s.ans.Attempts = attempts
+	return s.ans
 }
 
 // blockNumber keeps eth_blockNumber from going backwards on this gateway:
 // a node's answer is raised to the highest number already served, and a
 // higher answer teaches the node's head early.
-func (e *Executor) blockNumber(c *fleet.Chain, n *node.Node, r jsonrpc.Response, resp *node.Response, attempts int) Answer {
+func (s *single) blockNumber(n *node.Node, r jsonrpc.Response, resp *node.Response) {
 	v, ok := evm.ParseQuantity(r.Result)
 	if !ok {
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
+		s.keep(n, resp, relay.OutcomeOK)
+		return
 	}
 	n.ObserveHead(v)
-	served, clamped := c.ServeBlockNumber(v)
+	served, clamped := s.c.ServeBlockNumber(v)
 	if !clamped {
-		return Answer{Body: resp.Body, resp: resp, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
+		s.keep(n, resp, relay.OutcomeOK)
+		return
 	}
 	out := jsonrpc.AppendResult(nil, r.ID, evm.AppendQuantity(nil, served))
 	resp.Release()
-	return Answer{Body: out, Node: n.Name(), Attempts: attempts, Outcome: relay.OutcomeOK}
+	s.held.Release()
+	s.held = nil
+	s.ans = Answer{Body: out, Outcome: relay.OutcomeOK, Node: n.Name()}
+	s.done = true
 }
 
 // retryable reports node errors that another node may not have.

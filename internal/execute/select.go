@@ -80,3 +80,16 @@ func requirement(c *fleet.Chain, ref evm.BlockRef) (uint64, bool) {
 		return 0, false
 	}
 }
+
+// another reports whether some selectable node not tried yet remains in g
+// or its fallbacks, so that an attempt may be abandoned in its favour.
+func (e *Executor) another(c *fleet.Chain, g *fleet.Group, t *tried) bool {
+	for hop, grp := 0, g; grp != nil && hop < maxHops; hop, grp = hop+1, grp.Fallback {
+		for _, n := range grp.Nodes {
+			if !t.has(n) && c.Selectable(n) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,6 +1,10 @@
 package fleet
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rpcgate/rpcgate/internal/relay"
+)
 
 // Outcome classifies an answered call for metrics.
 type Outcome uint8
@@ -16,6 +20,20 @@ const (
 var outcomeNames = [...]string{"ok", "rpc_error", "denied", "failed"}
 
 func (o Outcome) String() string { return outcomeNames[o] }
+
+// OutcomeOf maps a call's final relay outcome (as execute.Answer.Outcome
+// gives it) to its metrics outcome.
+func OutcomeOf(o relay.Outcome) Outcome {
+	switch o {
+	case relay.OutcomeOK:
+		return OutcomeOK
+	case relay.OutcomeRPCError, relay.OutcomeNotYet:
+		return OutcomeRPCError
+	case relay.OutcomeDenied:
+		return OutcomeDenied
+	}
+	return OutcomeFailed
+}
 
 // Count records one answered call of method (already bounded by
 // Chain.MetricMethod).

@@ -136,16 +136,18 @@ func (c *Chain) apply(spec Spec) (map[*node.Node]bool, error) {
 	parked := map[*node.Node]bool{}
 	for _, name := range sortedKeys(spec.Nodes) {
 		ns := nodeSpec{spec: spec.Nodes[name], opts: node.Options{
-			Chain:            c.Name,
-			ChainID:          cc.ChainID,
-			PollInterval:     cc.PollInterval.D(),
-			ProbeTimeout:     cc.Health.ProbeTimeout.D(),
-			FailThreshold:    cc.Health.FailThreshold,
-			BackoffMin:       cc.Health.BackoffMin.D(),
-			BackoffMax:       cc.Health.BackoffMax.D(),
-			MaxResponseBytes: spec.Limits.MaxResponseBytes,
-			MaxRequestBytes:  spec.Nodes[name].MaxRequestBytes,
-			Schedule:         policyOf(cc.Scheduling),
+			Chain:             c.Name,
+			ChainID:           cc.ChainID,
+			PollInterval:      cc.PollInterval.D(),
+			ProbeTimeout:      cc.Health.ProbeTimeout.D(),
+			FailThreshold:     cc.Health.FailThreshold,
+			BackoffMin:        cc.Health.BackoffMin.D(),
+			BackoffMax:        cc.Health.BackoffMax.D(),
+			MaxResponseBytes:  spec.Limits.MaxResponseBytes,
+			MaxRequestBytes:   spec.Nodes[name].MaxRequestBytes,
+			AttemptTimeoutMin: cc.AttemptTimeout.Min.D(),
+			AttemptTimeoutMax: cc.AttemptTimeout.Max.D(),
+			Schedule:          policyOf(cc.Scheduling),
 		}}
 		ns.spec.Name = name // the map's key names the node
 		var n *node.Node

@@ -39,7 +39,7 @@ type Server struct {
 	extra   http.Handler            // status page and other public GET pages; may be nil
 	pages   fasthttp.RequestHandler // extra, adapted for the public listener
 	base    context.Context         // parent of the public listener's request contexts
-	admit admission // body bytes and connections held (limits.go)
+	admit   admission               // body bytes and connections held (limits.go)
 }
 
 // Options are what a Server is built from. Everything but Pages and Base

@@ -29,6 +29,14 @@ const (
 	// KindShed: the request's deadline could not be met waiting for a
 	// worker slot; nothing was sent.
 	KindShed
+	// KindRequestTooLarge: the request body exceeds the node's
+	// max_request_bytes; nothing was sent.
+	KindRequestTooLarge
+	// KindRefused: the node answered HTTP 4xx (not 429) with a body that is
+	// not JSON-RPC: it refused this request (413 too large, 400 malformed).
+	KindRefused
+	// KindCanceled: the attempt was abandoned because another attempt won.
+	KindCanceled
 )
 
 var kindText = [...]string{
@@ -40,6 +48,10 @@ var kindText = [...]string{
 	KindTooLarge:    "response too large",
 	KindBadResponse: "malformed response",
 	KindShed:        "no worker slot before the deadline",
+
+	KindRequestTooLarge: "request exceeds the node's size limit",
+	KindRefused:         "request refused",
+	KindCanceled:        "abandoned",
 }
 
 // Error is a failure of one upstream call. Its Error text names the node
@@ -48,16 +60,62 @@ var kindText = [...]string{
 type Error struct {
 	Node   string
 	Kind   Kind
-	Status int  // HTTP status for KindHTTPStatus
+	Status int  // HTTP status for KindHTTPStatus and KindRefused
 	Sent   bool // the request may have reached the node
-	Cause  error
+	// Limit is the node's max_request_bytes for KindRequestTooLarge.
+	Limit int64
+	// ByRequest marks a failure the request caused rather than the node
+	// (a refusal, a connection cut that only large requests get, a slow
+	// call while the node kept answering others): it was not counted
+	// against the node's health.
+	ByRequest bool
+	// Attempt marks a KindTimeout of the per-attempt timeout (the request's
+	// own deadline had not passed): the call may go on elsewhere.
+	Attempt bool
+	Cause   error
 }
 
 func (e *Error) Error() string {
-	if e.Kind == KindHTTPStatus {
+	switch e.Kind {
+	case KindHTTPStatus, KindRefused:
 		return fmt.Sprintf("node %s: HTTP %d", e.Node, e.Status)
+	case KindRequestTooLarge:
+		return fmt.Sprintf("node %s: request exceeds the node limit of %d bytes", e.Node, e.Limit)
 	}
 	return "node " + e.Node + ": " + kindText[e.Kind]
+}
+
+// KindText is a short fixed description of the failure, without the
+// node's name (for records and labels).
+func (e *Error) KindText() string {
+	switch e.Kind {
+	case KindHTTPStatus, KindRefused:
+		return httpText(e.Status)
+	}
+	if int(e.Kind) < len(kindText) {
+		return kindText[e.Kind]
+	}
+	return "error"
+}
+
+func httpText(status int) string {
+	switch status {
+	case 400:
+		return "HTTP 400"
+	case 413:
+		return "HTTP 413"
+	case 429:
+		return "HTTP 429"
+	case 500:
+		return "HTTP 500"
+	case 502:
+		return "HTTP 502"
+	case 503:
+		return "HTTP 503"
+	case 504:
+		return "HTTP 504"
+	}
+	return fmt.Sprintf("HTTP %d", status)
 }
 
 func (e *Error) Unwrap() error { return e.Cause }

@@ -34,6 +34,7 @@ func (n *Node) Run(ctx context.Context) {
 		case <-timer.C:
 		}
 		n.stats.decay(time.Now())
+		n.refreshAttemptTimeout()
 		var wait time.Duration
 		switch n.State() {
 		case StateOK, StateDraining:
@@ -92,6 +93,7 @@ func (n *Node) admit(ctx context.Context) error {
 	n.ewmaNs.Store(math.Float64bits(float64(time.Since(start))))
 	n.setHead(head)
 	n.fails.Store(0)
+	n.live.stalls.Store(0)
 	prev := n.State()
 	n.setState(StateOK)
 	n.log.Info("node admitted", "head", head, "was", prev.String())

@@ -26,8 +26,13 @@ type Options struct {
 	MaxResponseBytes int64
 	// MaxRequestBytes is the largest request body sent to the node; New
 	// takes it from the spec when zero. Larger calls are refused before
-	// they are sent.
+	// they are sent (KindRequestTooLarge).
 	MaxRequestBytes int64
+	// AttemptTimeoutMin and AttemptTimeoutMax bound the per-attempt
+	// timeout derived from the node's latency (see AttemptTimeout). A zero
+	// AttemptTimeoutMax means no per-attempt timeout.
+	AttemptTimeoutMin time.Duration
+	AttemptTimeoutMax time.Duration
 	// Logger should already carry the chain; the node adds its own name.
 	Logger *slog.Logger
 	// Observer is told about head and state changes (metrics, best head).
@@ -68,6 +73,7 @@ type Node struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64
 	stats    stats
+	live     liveness // attempt timeout, signs of life, stalls
 }
 
 type noCopy struct{}
@@ -107,6 +113,7 @@ func New(spec nodespec.Spec, opts Options) (*Node, error) {
 		started: time.Now(),
 	}
 	n.ewmaNs.Store(math.Float64bits(float64(5 * time.Millisecond)))
+	n.live.timeout.Store(int64(opts.AttemptTimeoutMax))
 	return n, nil
 }
 

@@ -83,11 +83,48 @@ func (r *Response) Release() {
 	}
 }
 
+// Call is one upstream exchange.
+type Call struct {
+	Class schedule.Class
+	// Deadline is the request's: it bounds the wait for a worker slot and
+	// the exchange.
+	Deadline time.Time
+	// Timeout, when > 0, bounds the exchange from the moment it is sent
+	// (the per-attempt timeout, see AttemptTimeout).
+	Timeout time.Duration
+	Body    []byte
+	// Abandon, when set, lets another goroutine give up on the call.
+	Abandon *Abandon
+}
+
 // Do sends one JSON-RPC body (a call or a batch) to the node, waiting for a
 // worker slot in class's queue first, no longer than deadline. Errors are
 // *Error.
 func (n *Node) Do(ctx context.Context, class schedule.Class, deadline time.Time, body []byte) (*Response, error) {
-	if err := n.slots.Acquire(ctx, class, deadline); err != nil {
+	return n.Send(ctx, &Call{Class: class, Deadline: deadline, Body: body})
+}
+
+// Send makes one exchange with the node (see Call). Errors are *Error.
+//
+// Only failures that say something about the node count against its
+// health: a body above the node's limit is refused before anything is
+// sent; a refusal (HTTP 4xx) and a cut connection on a large request are
+// the request's doing; a timeout counts only when the node answered
+// nothing else meanwhile (see liveness).
+func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
+	if limit := n.maxRequest(); int64(len(c.Body)) > limit {
+		return nil, &Error{Node: n.name, Kind: KindRequestTooLarge, Limit: limit, ByRequest: true}
+	}
+	wait := c.Deadline
+	if c.Timeout > 0 {
+		// A read waits for a slot no longer than for an answer: a node
+		// whose slots are all held (by calls to a frozen node) is left for
+		// another as soon as one that answers would be.
+		if d := time.Now().Add(c.Timeout); d.Before(wait) {
+			wait = d
+		}
+	}
+	if err := n.slots.Acquire(ctx, c.Class, wait); err != nil {
 		switch {
 		case errors.Is(err, schedule.ErrQueueFull):
 			return nil, &Error{Node: n.name, Kind: KindQueueFull, Cause: err}
@@ -96,23 +133,74 @@ func (n *Node) Do(ctx context.Context, class schedule.Class, deadline time.Time,
 		}
 		return nil, &Error{Node: n.name, Kind: KindTimeout, Cause: err}
 	}
+	if c.Abandon != nil && !c.Abandon.hold(n) {
+		n.slots.Release()
+		return nil, &Error{Node: n.name, Kind: KindCanceled}
+	}
 	n.inflight.Add(1)
 	n.requests.Add(1)
 	start := time.Now()
-	resp, err := n.roundTrip(ctx, body)
+	deadline, perAttempt := c.Deadline, false
+	if c.Timeout > 0 {
+		if d := start.Add(c.Timeout); d.Before(deadline) {
+			deadline, perAttempt = d, true
+		}
+	}
+	resp, err := n.exchange(ctx, deadline, c.Body)
+	if c.Abandon != nil && !c.Abandon.finish() {
+		// Abandoned meanwhile: the slot is free already, and the node is
+		// not judged by an exchange nobody waited for.
+		resp.Release()
+		return nil, &Error{Node: n.name, Kind: KindCanceled, Sent: true}
+	}
 	n.inflight.Add(-1)
 	n.slots.Release()
+	now := time.Now()
+	d := now.Sub(start)
 	if err != nil {
-		n.errors.Add(1)
-		n.stats.observe(0, true)
-		n.recordFailure(err)
+		ne, _ := AsError(err)
+		switch {
+		case ne == nil:
+			n.errors.Add(1)
+			n.recordFailure(err)
+		case ne.Kind == KindTimeout:
+			ne.Attempt = perAttempt && now.Before(c.Deadline)
+			n.observeLatency(d) // a silent node looks slow to selection at once
+			n.timedOut(start, now, now.Sub(deadline), ne)
+		case len(c.Body) > largeRequest && (ne.Kind == KindTransport || ne.Kind == KindHTTPStatus && ne.Status != http.StatusTooManyRequests):
+			ne.ByRequest = true
+		default:
+			n.errors.Add(1)
+			n.stats.observe(0, true)
+			n.recordFailure(err)
+		}
 		return nil, err
 	}
-	d := time.Since(start)
 	n.stats.observe(d, false)
 	n.observeLatency(d)
 	n.recordSuccess()
 	return resp, nil
+}
+
+func (n *Node) maxRequest() int64 {
+	if n.opts.MaxRequestBytes > 0 {
+		return n.opts.MaxRequestBytes
+	}
+	return DefaultMaxRequestBytes
+}
+
+// MaxRequestBytes is the largest request body the node is sent.
+func (n *Node) MaxRequestBytes() int64 { return n.maxRequest() }
+
+// Refused types an answer that is not JSON-RPC: when the node answered
+// with HTTP 4xx it refused the request (too large, malformed), which is
+// the request's doing and not counted; otherwise the node is at fault and
+// it is counted like ReportBadResponse.
+func (n *Node) Refused(status int, cause error) error {
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests {
+		return &Error{Node: n.name, Kind: KindRefused, Status: status, Sent: true, ByRequest: true, Cause: cause}
+	}
+	return n.ReportBadResponse(cause)
 }
 
 // roundTrip performs the HTTP exchange without slots or accounting; the
@@ -122,6 +210,11 @@ func (n *Node) roundTrip(ctx context.Context, body []byte) (*Response, error) {
 	if !ok {
 		deadline = time.Now().Add(30 * time.Second)
 	}
+	return n.exchange(ctx, deadline, body)
+}
+
+// exchange is the HTTP exchange, bounded by deadline.
+func (n *Node) exchange(ctx context.Context, deadline time.Time, body []byte) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Node: n.name, Kind: KindTimeout, Cause: err}
 	}
@@ -139,6 +232,7 @@ func (n *Node) roundTrip(ctx context.Context, body []byte) (*Response, error) {
 		fasthttp.ReleaseResponse(resp)
 		return nil, n.transportError(ctx, err)
 	}
+	n.sawLife(time.Now())
 	status := resp.StatusCode()
 	if status >= 500 || status == http.StatusTooManyRequests {
 		fasthttp.ReleaseResponse(resp)
