@@ -324,6 +324,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		s.Close()
 	}
 	g.cancel()
+	// fasthttp's Shutdown closes only the listeners Serve has registered:
+	// when Shutdown comes right after Start, Serve may not have reached
+	// Accept yet and would then block there for good. Closing the listener
+	// here ends Serve in every order (a second Close is harmless).
+	if g.publicLn != nil {
+		g.publicLn.Close()
+	}
 	g.wg.Wait()
 	for _, c := range g.Chains() {
 		c.Stop()
