@@ -88,7 +88,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
-	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && ctx.Request.Header.ContentLength() == 0:
+	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && noBody(&ctx.Request.Header):
 		// (the net/http adapter would read a streamed body whole, unbounded)
 		s.pages(ctx)
 		return
@@ -135,6 +135,14 @@ func (s *Server) refuseFraming(x *fastExchange) {
 	reject(x, rec, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
 		"request has both Content-Length and Transfer-Encoding; send one (RFC 9112 section 6.1)")
 	s.finish(x, rec)
+}
+
+// noBody reports a request that carries no body: Content-Length 0, or
+// neither Content-Length nor Transfer-Encoding (fasthttp reports -2, an
+// "identity" length, for a GET that has neither).
+func noBody(h *fasthttp.RequestHeader) bool {
+	cl := h.ContentLength()
+	return cl == 0 || cl == -2
 }
 
 // fastError answers requests fasthttp could not read: too large a body or
