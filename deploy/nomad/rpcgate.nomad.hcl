@@ -48,7 +48,7 @@ job "rpcgate" {
 
         check "queue_depth" {
           source = "prometheus"
-          query  = "sum(rpcgate_group_queue_depth{nomad_group=\"default\"}) / count(rpcgate_build_info{nomad_group=\"default\"})"
+          query  = "sum(rpcgate_queue_depth{nomad_group=\"default\"}) / count(rpcgate_build_info{nomad_group=\"default\"})"
 
           strategy "target-value" {
             target = 20
@@ -196,7 +196,7 @@ job "rpcgate" {
 
         check "queue_depth" {
           source = "prometheus"
-          query  = "sum(rpcgate_group_queue_depth{nomad_group=\"logs\"}) / count(rpcgate_build_info{nomad_group=\"logs\"})"
+          query  = "sum(rpcgate_queue_depth{nomad_group=\"logs\"}) / count(rpcgate_build_info{nomad_group=\"logs\"})"
 
           strategy "target-value" {
             target = 20
