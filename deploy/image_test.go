@@ -256,8 +256,9 @@ func TestImage(t *testing.T) {
 	})
 	tag := fmt.Sprintf("localhost/rpcgate-deploytest:%d-%d", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() { _ = exec.Command(pm, "rmi", "--force", tag).Run() })
-	// --format docker keeps HEALTHCHECK (the OCI image format has none).
-	runPodman(t, pm, "build", "--format", "docker", "--pull=never",
+	// --format docker keeps HEALTHCHECK (the OCI image format has none);
+	// --layers=false leaves no cached intermediate images behind.
+	runPodman(t, pm, "build", "--format", "docker", "--pull=never", "--layers=false",
 		"--build-arg", "VERSION="+buildFlags.version, "--build-arg", "COMMIT="+buildFlags.commit,
 		"--build-arg", "DATE="+buildFlags.date, "-t", tag, "-f", cf, ctxDir)
 	archive := filepath.Join(work, "image.tar")
