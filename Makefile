@@ -4,7 +4,7 @@ SHELL := bash
 
 GO ?= go
 
-.PHONY: test unit e2e fuzz bench build lint hygiene anvil promtool
+.PHONY: test unit e2e fuzz bench build image lint hygiene anvil promtool
 
 # Runs `lint` first (go.mod tidy, gofmt, go vet): any finding fails the run.
 # Then installs anvil (real Ethereum nodes for test/e2e) into .cache/tools once,
@@ -55,8 +55,21 @@ bench:
 
 # A static binary: no cgo, so no libc (the resolver is Go's own); -trimpath
 # keeps build paths out of it.
+# Build info (rpcgate version, rpcgate_build_info) comes from git; the date is
+# the commit's, not the clock's, so the same commit builds the same binary.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
+BUILDINFO := github.com/rpcgate/rpcgate/internal/buildinfo
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/rpcgate ./cmd/rpcgate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X $(BUILDINFO).Version=$(VERSION) \
+		-X $(BUILDINFO).Commit=$(COMMIT) -X $(BUILDINFO).Date=$(DATE)" -o bin/rpcgate ./cmd/rpcgate
+
+# The container image (Dockerfile); needs docker or podman and the network.
+IMAGE ?= rpcgate:$(VERSION)
+image:
+	$${CONTAINER_TOOL:-docker} build -t $(IMAGE) --build-arg VERSION=$(VERSION) \
+		--build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) .
 
 # Hygiene, run first by `make test`: go.mod and go.sum must be what
 # `go mod tidy` makes them, every Go file gofmt-clean, and go vet silent.

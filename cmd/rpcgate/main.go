@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/rpcgate/rpcgate/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is what the gateway reports (build info metric, status page); it
+// is stamped at link time into internal/buildinfo (see the Dockerfile).
+var version = buildinfo.Version
 
 type command struct {
 	name, summary string
@@ -20,7 +23,8 @@ var commands = []command{
 	{"serve", "run the gateway: serve --config FILE", runServe},
 	{"validate", "check a config file and print every problem: validate --config FILE", runValidate},
 	{"demo", "run the gateway in front of an embedded simulated fleet", runDemo},
-	{"version", "print the version", runVersion},
+	{"health", "exit 0 when the gateway is ready: health --url http://127.0.0.1:8545/readyz", runHealth},
+	{"version", "print the version, commit and build date", runVersion},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -49,6 +53,6 @@ func usage(w io.Writer) {
 }
 
 func runVersion(_ []string, stdout, _ io.Writer) int {
-	fmt.Fprintln(stdout, "rpcgate", version)
+	fmt.Fprintln(stdout, buildinfo.Get())
 	return 0
 }

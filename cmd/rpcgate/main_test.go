@@ -37,7 +37,9 @@ chains:
 		{"missing file", []string{"validate", "--config", "/nonexistent.yaml"}, 1, nil, []string{"nonexistent.yaml"}},
 		{"no --config", []string{"validate"}, 2, nil, []string{"--config FILE is required"}},
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "serve"}},
-		{"version", []string{"version"}, 0, []string{"rpcgate "}, nil},
+		{"version", []string{"version"}, 0, []string{"rpcgate dev (commit unknown, built unknown, go"}, nil},
+		{"health: not an http URL", []string{"health", "--url", "ftp://127.0.0.1/readyz"}, 1, nil, []string{"not an http(s) URL"}},
+		{"health: stray argument", []string{"health", "extra"}, 2, nil, []string{"usage: health"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

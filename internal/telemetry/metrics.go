@@ -6,6 +6,8 @@ package telemetry
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rpcgate/rpcgate/internal/buildinfo"
 )
 
 // Metrics are the collectors the request path and node checkers update.
@@ -63,8 +65,11 @@ func NewMetrics(version string) *Metrics {
 		m.NodeUp, m.NodeState, m.ChainHead, m.GroupHealthy, m.HeadClamped} {
 		f(c)
 	}
-	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_build_info", Help: "Build version."}, []string{"version"})
-	bi.WithLabelValues(version).Set(1)
+	// commit and date are link-time constants (internal/buildinfo), like
+	// the version the caller passes (tests pass their own).
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_build_info",
+		Help: "Always 1; the labels say which build runs."}, []string{"version", "commit", "date"})
+	bi.WithLabelValues(version, buildinfo.Commit, buildinfo.Date).Set(1)
 	f(bi)
 	return m
 }
