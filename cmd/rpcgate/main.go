@@ -20,6 +20,7 @@ var commands = []command{
 	{"serve", "run the gateway: serve --config FILE", runServe},
 	{"validate", "check a config file and print every problem: validate --config FILE", runValidate},
 	{"demo", "run the gateway in front of an embedded simulated fleet", runDemo},
+	{"snapshot", "publish and fetch chain-data snapshots: snapshot keygen|create|fetch|prune", runSnapshot},
 	{"version", "print the version", runVersion},
 }
 
