@@ -123,6 +123,7 @@ func walk(root string, m *Manifest) error {
 	if !st.IsDir() {
 		return fmt.Errorf("snapshot: data dir %s is not a directory", root)
 	}
+	m.RootMode = uint32(st.Mode().Perm())
 	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err

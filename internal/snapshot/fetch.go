@@ -150,7 +150,7 @@ func Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
 		return res, err
 	}
 	root.Close()
-	return res, install(stage, data, o.Force)
+	return res, install(stage, data, fs.FileMode(m.RootMode), o.Force)
 }
 
 func isEmptyDir(p string) (bool, error) {
@@ -241,6 +241,7 @@ func (o *FetchOptions) download(ctx context.Context, root *os.Root, parts string
 	var (
 		mu       sync.Mutex
 		firstErr error
+		firstBad error
 		wg       sync.WaitGroup
 	)
 	jobs := make(chan string)
@@ -257,10 +258,13 @@ func (o *FetchOptions) download(ctx context.Context, root *os.Root, parts string
 					err = writeChunk(root, m, todo[h], data)
 				}
 				mu.Lock()
-				if errors.Is(err, errBadChunk) {
+				if errors.Is(err, errBadChunk) || errors.Is(err, ErrNotExist) {
 					// Keep going: the other chunks are good, and the next
-					// run then fetches only the bad ones.
+					// run then fetches only the bad or missing ones.
 					res.Bad = append(res.Bad, err.Error())
+					if firstBad == nil {
+						firstBad = err
+					}
 				} else if err != nil {
 					if firstErr == nil {
 						firstErr = err
@@ -290,8 +294,8 @@ func (o *FetchOptions) download(ctx context.Context, root *os.Root, parts string
 	if firstErr != nil {
 		return firstErr
 	}
-	if len(res.Bad) > 0 {
-		return fmt.Errorf("%s (and %d more bad chunk(s)); nothing installed, the good chunks are kept for the next run", res.Bad[0], len(res.Bad)-1)
+	if firstBad != nil {
+		return fmt.Errorf("%w (and %d more bad or missing chunk(s)); nothing installed, the good chunks are kept for the next run", firstBad, len(res.Bad)-1)
 	}
 	return ctx.Err()
 }
@@ -410,9 +414,9 @@ func finish(root *os.Root, m *Manifest) error {
 
 // install renames the staged data dir into place. With force, an existing
 // data dir is first moved aside and removed only once the new one is in.
-func install(stage, data string, force bool) error {
+func install(stage, data string, mode fs.FileMode, force bool) error {
 	staged := filepath.Join(stage, "data")
-	if err := os.Chmod(staged, 0o755); err != nil {
+	if err := os.Chmod(staged, mode); err != nil {
 		return err
 	}
 	var old string
@@ -452,6 +456,9 @@ func Verify(dir string, m *Manifest) ([]string, error) {
 	}
 	defer root.Close()
 	var bad []string
+	if st, err := root.Stat("."); err == nil && uint32(st.Mode().Perm()) != m.RootMode {
+		bad = append(bad, fmt.Sprintf(".: mode %o, want %o", st.Mode().Perm(), m.RootMode))
+	}
 	listed := map[string]bool{}
 	for _, f := range m.Files {
 		listed[f.Path] = true

@@ -47,6 +47,7 @@ type Manifest struct {
 	Client    string    `json:"client,omitempty"` // the node client and version, e.g. "anvil 1.7.1"
 	Created   time.Time `json:"created"`
 	ChunkSize int64     `json:"chunk_size"`
+	RootMode  uint32    `json:"root_mode"` // the data dir's own permission bits
 	Files     []File    `json:"files"`
 	Chunks    []Chunk   `json:"chunks"`
 }
@@ -84,7 +85,8 @@ func Sign(m *Manifest, key ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(Signed{Manifest: body, Signature: ed25519.Sign(key, body)}, "", " ")
+	// Not indented: MarshalIndent would re-indent the signed bytes.
+	return json.Marshal(Signed{Manifest: body, Signature: ed25519.Sign(key, body)})
 }
 
 // Open checks a stored manifest's signature against pub and then decodes
@@ -123,6 +125,9 @@ func (m *Manifest) Validate() error {
 	}
 	if m.ChunkSize <= 0 || m.ChunkSize > maxChunkSize {
 		return fmt.Errorf("snapshot: manifest chunk size %d out of range", m.ChunkSize)
+	}
+	if m.RootMode&^uint32(fs.ModePerm) != 0 {
+		return errors.New("snapshot: manifest root mode has bits beyond permissions")
 	}
 	seen := make(map[string]bool, len(m.Files))
 	for i, f := range m.Files {
