@@ -130,6 +130,7 @@ func (m *Manifest) Validate() error {
 		return errors.New("snapshot: manifest root mode has bits beyond permissions")
 	}
 	seen := make(map[string]bool, len(m.Files))
+	dirs := map[string]bool{}
 	for i, f := range m.Files {
 		if err := CheckPath(f.Path); err != nil {
 			return err
@@ -138,11 +139,11 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("snapshot: manifest lists %q twice", f.Path)
 		}
 		seen[f.Path] = true
-		if dir := path.Dir(f.Path); dir != "." && !seen[dir] {
-			return fmt.Errorf("snapshot: %q comes before its directory", f.Path)
+		if dir := path.Dir(f.Path); dir != "." && !dirs[dir] {
+			return fmt.Errorf("snapshot: %q does not follow a directory entry for %q", f.Path, dir)
 		}
-		if dir := path.Dir(f.Path); dir != "." && !m.isDir(dir) {
-			return fmt.Errorf("snapshot: %q is inside %q, which is not a directory", f.Path, dir)
+		if f.Dir {
+			dirs[f.Path] = true
 		}
 		if f.Mode&^uint32(fs.ModePerm) != 0 {
 			return fmt.Errorf("snapshot: %q has mode bits beyond permissions", f.Path)
@@ -176,15 +177,6 @@ func (m *Manifest) Validate() error {
 		}
 	}
 	return nil
-}
-
-func (m *Manifest) isDir(p string) bool {
-	for _, f := range m.Files {
-		if f.Path == p {
-			return f.Dir
-		}
-	}
-	return false
 }
 
 // Bytes is the uncompressed size of the data directory.
