@@ -179,4 +179,3 @@ func TestHTTPResumeContinuesAPartialChunk(t *testing.T) {
 		t.Fatalf("second run: %d gets, fetched %d, present %d", gets, fr.Fetched, fr.Present)
 	}
 }
-
