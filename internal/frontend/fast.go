@@ -88,7 +88,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
-	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && ctx.Request.Header.ContentLength() == 0:
+	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && bodiless(&ctx.Request.Header):
 		// (the net/http adapter would read a streamed body whole, unbounded)
 		s.pages(ctx)
 		return
@@ -278,6 +278,14 @@ func (l fastLogger) Printf(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
 		l.log.Debug("http server", "msg", telemetry.Redact(fmt.Sprintf(format, args...)))
 	}
+}
+
+// bodiless: no Content-Length (-2: fasthttp ignores an identity body on a
+// request; with StreamRequestBody a GET keeps -2, not 0) or a zero one. A
+// chunked body (-1) is not bodiless.
+func bodiless(h *fasthttp.RequestHeader) bool {
+	n := h.ContentLength()
+	return n == 0 || n == -2
 }
 
 // pagesHandler adapts the net/http page handler for the public listener.
