@@ -71,6 +71,11 @@ func snapshotCreate(args []string, stdout, stderr io.Writer) int {
 	client := fs.String("client", "", "node client and version, e.g. \"geth 1.14.8\"")
 	chunk := fs.String("chunk-size", "64MiB", "chunk size before compression (bytes, or with KiB/MiB/GiB)")
 	parallel := fs.Int("parallel", 0, "chunks compressed and uploaded at once (default: CPUs)")
+	var exclude []string
+	fs.Func("exclude", "skip paths (relative to --data) matching this pattern, e.g. nodekey or keystore; repeatable", func(s string) error {
+		exclude = append(exclude, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,7 +98,7 @@ func snapshotCreate(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := snapshotContext()
 	defer cancel()
 	res, err := snapshot.Create(ctx, snapshot.CreateOptions{Data: *data, Store: store, Key: priv, Chain: *chain, ChainID: *chainID,
-		Block: *block, BlockHash: *blockHash, Client: *client, ChunkSize: size, Parallel: *parallel,
+		Block: *block, BlockHash: *blockHash, Client: *client, ChunkSize: size, Parallel: *parallel, Exclude: exclude,
 		Progress: snapshot.NewProgress(stderr, "create")})
 	if err != nil {
 		return snapshotFail(stderr, err)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -31,8 +32,13 @@ type CreateOptions struct {
 	Client    string
 	ChunkSize int64 // default DefaultChunkSize
 	Parallel  int   // chunks compressed and uploaded at once; default GOMAXPROCS
-	Progress  *Progress
-	Now       func() time.Time // default time.Now
+	// Exclude skips entries whose slash path relative to Data matches one
+	// of these path.Match patterns (a directory with its contents): node
+	// identity and secrets (nodekey, jwt.hex, keystore) must not be
+	// published.
+	Exclude  []string
+	Progress *Progress
+	Now      func() time.Time // default time.Now
 }
 
 // CreateResult says what a create did.
@@ -70,7 +76,12 @@ func Create(ctx context.Context, o CreateOptions) (*CreateResult, error) {
 	}
 	m := &Manifest{Version: FormatVersion, Chain: o.Chain, ChainID: o.ChainID, Block: o.Block, BlockHash: o.BlockHash,
 		Client: o.Client, Created: o.Now().UTC().Truncate(time.Second), ChunkSize: o.ChunkSize}
-	if err := walk(o.Data, m); err != nil {
+	for _, p := range o.Exclude {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("snapshot: --exclude %q: %w", p, err)
+		}
+	}
+	if err := walk(o.Data, m, o.Exclude); err != nil {
 		return nil, err
 	}
 	// Plan the chunks: every regular file cut at ChunkSize boundaries.
@@ -115,7 +126,7 @@ func Create(ctx context.Context, o CreateOptions) (*CreateResult, error) {
 // walk lists the data directory in lexical order (a directory before its
 // contents). Anything but directories and regular files (symlinks,
 // sockets, devices) is refused: a snapshot must not point outside DIR.
-func walk(root string, m *Manifest) error {
+func walk(root string, m *Manifest, exclude []string) error {
 	st, err := os.Lstat(root)
 	if err != nil {
 		return fmt.Errorf("snapshot: data dir: %w", err)
@@ -136,6 +147,14 @@ func walk(root string, m *Manifest) error {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		for _, p := range exclude {
+			if ok, _ := path.Match(p, rel); ok {
+				if e.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
 		info, err := e.Info()
 		if err != nil {
 			return err

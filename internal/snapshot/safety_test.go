@@ -179,3 +179,26 @@ func TestHTTPResumeContinuesAPartialChunk(t *testing.T) {
 		t.Fatalf("second run: %d gets, fetched %d, present %d", gets, fr.Fetched, fr.Present)
 	}
 }
+
+// Secrets listed with --exclude stay out of the snapshot.
+func TestCreateExcludesSecrets(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	data, store, out := filepath.Join(tmp, "data"), NewDir(filepath.Join(tmp, "store")), filepath.Join(tmp, "out")
+	makeData(t, data)
+	must(t, os.WriteFile(filepath.Join(data, "jwt.hex"), []byte("secret"), 0o600))
+	k := newKey(t)
+	res, err := Create(context.Background(), CreateOptions{Data: data, Store: store, Key: k, Chain: "eth", ChunkSize: testChunk,
+		Exclude: []string{"keystore", "*.hex"}})
+	must(t, err)
+	for _, f := range res.Manifest.Files {
+		if strings.HasPrefix(f.Path, "keystore") || f.Path == "jwt.hex" {
+			t.Fatalf("%s was published", f.Path)
+		}
+	}
+	_, err = Fetch(context.Background(), FetchOptions{Store: store, Data: out, Pub: pubOf(k)})
+	must(t, err)
+	must(t, os.RemoveAll(filepath.Join(data, "keystore")))
+	must(t, os.Remove(filepath.Join(data, "jwt.hex")))
+	sameTree(t, data, out)
+}
