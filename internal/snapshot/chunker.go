@@ -37,7 +37,10 @@ type codec struct {
 }
 
 func newCodec(chunkSize int64) (*codec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(Level), zstd.WithEncoderConcurrency(1))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(Level), zstd.WithEncoderConcurrency(1),
+		// Text-like data without repeats (hex and base64 in node databases,
+		// JSON state dumps) still shrinks by entropy coding alone.
+		zstd.WithAllLitEntropyCompression(true))
 	if err != nil {
 		return nil, err
 	}
