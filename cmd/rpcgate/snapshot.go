@@ -70,7 +70,7 @@ func snapshotCreate(args []string, stdout, stderr io.Writer) int {
 	blockHash := fs.String("block-hash", "", "head block hash at the snapshot")
 	client := fs.String("client", "", "node client and version, e.g. \"geth 1.14.8\"")
 	chunk := fs.String("chunk-size", "64MiB", "chunk size before compression (bytes, or with KiB/MiB/GiB)")
-	parallel := fs.Int("parallel", 0, "chunks compressed and uploaded at once (default: CPUs)")
+	parallel := fs.Int("parallel", 0, "chunks compressed and uploaded at once (default: twice the CPUs)")
 	var exclude []string
 	fs.Func("exclude", "skip paths (relative to --data) matching this pattern, e.g. nodekey or keystore; repeatable", func(s string) error {
 		exclude = append(exclude, s)

@@ -31,7 +31,7 @@ type CreateOptions struct {
 	BlockHash string
 	Client    string
 	ChunkSize int64 // default DefaultChunkSize
-	Parallel  int   // chunks compressed and uploaded at once; default GOMAXPROCS
+	Parallel  int   // chunks compressed and uploaded at once; default 2 × GOMAXPROCS
 	// Exclude skips entries whose slash path relative to Data matches one
 	// of these path.Match patterns (a directory with its contents): node
 	// identity and secrets (nodekey, jwt.hex, keystore) must not be
@@ -69,7 +69,9 @@ func Create(ctx context.Context, o CreateOptions) (*CreateResult, error) {
 		return nil, fmt.Errorf("snapshot: chunk size above %d", maxChunkSize)
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = runtime.GOMAXPROCS(0)
+		// Twice the CPUs: while one chunk is read or uploaded, another
+		// is compressed.
+		o.Parallel = 2 * runtime.GOMAXPROCS(0)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
