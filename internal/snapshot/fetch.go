@@ -179,6 +179,9 @@ func prepareStage(stage, name string) (bool, error) {
 	if err := os.RemoveAll(stage); err != nil {
 		return false, err
 	}
+	if err := os.MkdirAll(filepath.Dir(stage), 0o755); err != nil {
+		return false, err
+	}
 	for _, d := range []string{stage, filepath.Join(stage, "data"), filepath.Join(stage, "parts")} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return false, err

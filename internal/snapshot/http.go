@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // HTTP fetches from a snapshot store served over HTTP(S), e.g. by
@@ -34,7 +35,11 @@ func NewHTTP(base string, client *http.Client) (*HTTP, error) {
 		u.Path += "/"
 	}
 	if client == nil {
-		client = http.DefaultClient
+		// No overall timeout (a chunk may take minutes), but a server
+		// that accepts and never answers does not hang the fetch.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = time.Minute
+		client = &http.Client{Transport: t}
 	}
 	return &HTTP{base: u, client: client, token: os.Getenv("RPCGATE_SNAPSHOT_TOKEN")}, nil
 }
