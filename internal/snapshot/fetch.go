@@ -252,10 +252,10 @@ func (o *FetchOptions) download(ctx context.Context, root *os.Root, parts string
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var out []byte
+			var in, out []byte // reused: a fetch holds 2 chunks per worker
 			for h := range jobs {
 				want := m.Chunks[todo[h][0]]
-				n, data, err := o.getChunk(ctx, c, parts, want, out)
+				n, data, err := o.getChunk(ctx, c, parts, want, &in, out)
 				if err == nil {
 					out = data
 					err = writeChunk(root, m, todo[h], data)
@@ -307,7 +307,7 @@ func (o *FetchOptions) download(ctx context.Context, root *os.Root, parts string
 // download), then decompresses and verifies it. A chunk that fails its
 // hash is downloaded once more from the start (the partial file may have
 // been cut mid-write) before giving up.
-func (o *FetchOptions) getChunk(ctx context.Context, c *codec, parts string, want Chunk, out []byte) (int64, []byte, error) {
+func (o *FetchOptions) getChunk(ctx context.Context, c *codec, parts string, want Chunk, in *[]byte, out []byte) (int64, []byte, error) {
 	part := filepath.Join(parts, want.Hash)
 	var got int64
 	for attempt := 0; ; attempt++ {
@@ -316,7 +316,7 @@ func (o *FetchOptions) getChunk(ctx context.Context, c *codec, parts string, wan
 		if err != nil {
 			return got, nil, err
 		}
-		stored, err := os.ReadFile(part)
+		stored, err := readPart(part, want.Stored, in)
 		if err != nil {
 			return got, nil, err
 		}
@@ -330,6 +330,22 @@ func (o *FetchOptions) getChunk(ctx context.Context, c *codec, parts string, wan
 			return got, nil, fmt.Errorf("snapshot: %s from %s: %w", chunkName(want.Hash), o.Store, err)
 		}
 	}
+}
+
+func readPart(part string, n int64, buf *[]byte) ([]byte, error) {
+	if int64(cap(*buf)) < n {
+		*buf = make([]byte, n)
+	}
+	f, err := os.Open(part)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := (*buf)[:n]
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // continuePart appends the rest of a chunk's stored bytes to part.
