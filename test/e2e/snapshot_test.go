@@ -278,6 +278,21 @@ func TestSnapshotAnvilFetchKilledAndResumed(t *testing.T) {
 		first.Process.Kill()
 		t.Fatalf("the fetch never reached chunk %d of %d: %s", total/2, total, firstErr.String())
 	}
+	// Kill once the half chunk sent has reached the fetcher's part file
+	// (the bytes may still sit in the socket when the proxy stalls).
+	parts := filepath.Join(tmp, ".b.snapshot-partial", "parts")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		entries, _ := os.ReadDir(parts)
+		if len(entries) == 1 {
+			if info, err := entries[0].Info(); err == nil && info.Size() > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no partly downloaded chunk in %s: %v", parts, entries)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
