@@ -24,6 +24,7 @@ var commands = []command{
 	{"validate", "check a config file and print every problem: validate --config FILE", runValidate},
 	{"demo", "run the gateway in front of an embedded simulated fleet", runDemo},
 	{"health", "exit 0 when the gateway is ready: health --url http://127.0.0.1:8545/readyz", runHealth},
+	{"snapshot", "publish and fetch chain-data snapshots: snapshot keygen|create|fetch|prune", runSnapshot},
 	{"version", "print the version, commit and build date", runVersion},
 }
 

@@ -63,6 +63,13 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	return guard(allowedHosts, requireToken(token, mux))
 }
 
+// Protect puts h behind the same browser guard and bearer token as the
+// admin API, for other handlers served on the admin listener
+// (/snapshots/).
+func Protect(token string, h http.Handler, allowedHosts ...string) http.Handler {
+	return guard(allowedHosts, requireToken(token, h))
+}
+
 // guard refuses what only a web browser would send, so that no web page
 // can drive the admin API, token or not:
 //

@@ -38,12 +38,27 @@ type Config struct {
 	// trusted proxies, and where rate limits and usage are kept.
 	Tenancy Tenancy `yaml:"tenancy"`
 
+	// Snapshots serves a snapshot store directory (written by `rpcgate
+	// snapshot create`) at /snapshots/. Default: off.
+	Snapshots Snapshots `yaml:"snapshots"`
+
 	// Chains maps a chain name (used in the path, /eth) to its fleet.
 	// At least one chain is required.
 	Chains map[string]*Chain `yaml:"chains"`
 
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
+}
+
+// Snapshots configures serving chain-data snapshots (docs/snapshots.md).
+type Snapshots struct {
+	// Dir is the snapshot store directory to serve at /snapshots/, with
+	// range requests. Empty: not served. Default: empty.
+	Dir string `yaml:"dir"`
+	// Public serves it on the public listener to anyone; false (the
+	// default) serves it on the admin listener behind admin.token, which
+	// then must be enabled.
+	Public bool `yaml:"public"`
 }
 
 // Admin configures the private admin listener.

@@ -30,6 +30,10 @@ func validate(cfg *Config, src *source) Problems {
 	v.listen("listen", cfg.Listen)
 	v.admin(cfg.Admin)
 	v.registry(cfg.Registry)
+	if cfg.Snapshots.Dir != "" && !cfg.Snapshots.Public && cfg.Admin.Listen == "" {
+		v.at("snapshots.dir", "snapshots.dir is set, snapshots.public is false, and admin.listen is empty: nothing would serve it",
+			"set admin.listen (snapshots are then served there, behind admin.token), or set snapshots.public: true")
+	}
 	v.atLeast("limits.max_body_bytes", cfg.Limits.MaxBodyBytes, 1)
 	v.atLeast("limits.max_batch", int64(cfg.Limits.MaxBatch), 1)
 	v.atLeast("limits.max_inflight_body_bytes", cfg.Limits.MaxInflightBodyBytes, 1)

@@ -292,6 +292,11 @@ func TestValidateProblems(t *testing.T) {
 			want: []wantProblem{{line: 10, msg: []string{"admin.listen", "admin.token is empty"}, hint: []string{"set admin.token or bind admin.listen to 127.0.0.1"}}},
 		},
 		{
+			name: "private snapshots without an admin listener",
+			data: withChain(`snapshots:`, `  dir: /srv/snapshots`),
+			want: []wantProblem{{line: 10, msg: []string{"snapshots.dir is set", "admin.listen is empty"}, hint: []string{"snapshots.public: true"}}},
+		},
+		{
 			name: "all-interfaces admin.listen without a token",
 			data: withChain(`admin: {listen: ":8546", token: "  "}`),
 			want: []wantProblem{{line: 9, msg: []string{"admin.token is empty"}}},

@@ -108,7 +108,7 @@ func (s *Server) handle(x exchange, clientID string) {
 }
 
 func isPage(p string) bool {
-	return p == "/status" || p == "/status.json" || strings.HasPrefix(p, "/status/")
+	return p == "/status" || p == "/status.json" || strings.HasPrefix(p, "/status/") || strings.HasPrefix(p, "/snapshots/")
 }
 
 // readiness is /readyz: ready once every chain has checked its nodes, and

@@ -81,7 +81,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	}
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
-		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
+		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}), Base: g.ctx})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -207,7 +207,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.servePublic()
 	if g.adminLn != nil {
-		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts...))
+		g.serve(g.adminLn, adminPages(g.cfg.Snapshots, token, adminHosts,
+			admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts...)))
 	}
 	g.wg.Add(3)
 	go func() {
