@@ -34,7 +34,8 @@ type Fleet interface {
 // "Authorization: Bearer <token>" (compared in constant time); a missing
 // or wrong token gets 401. An empty token (allowed by config validation
 // only on loopback) disables the check.
-func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger) http.Handler {
+// Each extra Mount serves its prefix behind the same token.
+func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger, extra ...Mount) http.Handler {
 	a := &api{f: f, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/nodes", a.nodes)
@@ -47,6 +48,9 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 		mux.Handle("/admin/keys", keys)
 		mux.Handle("/admin/keys/", keys)
 	}
+	for _, x := range extra {
+		mux.Handle(x.Prefix, x.Handler)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -54,6 +58,13 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return requireToken(token, mux)
+}
+
+// Mount is one more admin handler, served at Prefix (a ServeMux pattern
+// such as "/admin/orchestrator/") behind the admin token.
+type Mount struct {
+	Prefix  string
+	Handler http.Handler
 }
 
 func requireToken(token string, next http.Handler) http.Handler {

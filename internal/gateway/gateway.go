@@ -22,6 +22,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/frontend"
+	"github.com/rpcgate/rpcgate/internal/orchestrator"
 	"github.com/rpcgate/rpcgate/internal/registry"
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/status"
@@ -45,6 +46,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	events  chan registry.Event
 	tenants *tenancy
+	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -88,6 +90,9 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		return nil, err
 	}
 	m.Registry.MustRegister(fleet.NewCollector(g.Chains))
+	if cfg.Orchestrator != nil {
+		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator")})
+	}
 	return g, nil
 }
 
@@ -204,9 +209,23 @@ func (g *Gateway) Start(ctx context.Context) error {
 	for _, c := range g.Chains() {
 		c.Start(g.ctx)
 	}
+	if g.orch != nil {
+		if err := g.orch.Start(g.ctx); err != nil {
+			g.publicLn.Close()
+			if g.adminLn != nil {
+				g.adminLn.Close()
+			}
+			return err
+		}
+	}
 	g.servePublic()
 	if g.adminLn != nil {
-		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
+		var extra []admin.Mount
+		if g.orch != nil {
+			h := g.orch.AdminHandler()
+			extra = append(extra, admin.Mount{Prefix: "/admin/orchestrator", Handler: h}, admin.Mount{Prefix: "/admin/orchestrator/", Handler: h})
+		}
+		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, extra...))
 	}
 	g.wg.Add(3)
 	go func() {
@@ -321,6 +340,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	for _, s := range g.servers {
 		s.Close()
+	}
+	if g.orch != nil {
+		g.orch.Stop()
 	}
 	g.cancel()
 	g.wg.Wait()
