@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Orchestrator e2e tests: real anvils, the real binary as gateway and as
+// `rpcgate agent`, and the shared Redis.
+
+const joinSecret = "e2e-join-secret"
+
+var codeRead = readCall{"eth_getCode", []any{devAddress.Hex(), "latest"}}
+
+// orchestratorYAML is the top-level orchestrator block: lease 2s, checks
+// every 200ms, two passed checks end probation.
+func orchestratorYAML(listen, extra string) string {
+	return fmt.Sprintf("orchestrator:\n  listen: %q\n  join_secret: %q\n  lease: 2s\n  check_interval: 200ms\n  probation_checks: 2\n%s",
+		listen, joinSecret, extra)
+}
+
+// AgentProc is one `rpcgate agent` process.
+type AgentProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// startAgent runs `rpcgate agent args...`; it is killed at cleanup.
+func startAgent(t testing.TB, args ...string) *AgentProc {
+	t.Helper()
+	a := &AgentProc{out: &syncBuffer{}, done: make(chan struct{})}
+	a.cmd = exec.Command(gatewayBin, append([]string{"agent"}, args...)...)
+	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	go func() { _ = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		a.Signal(syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("agent output:\n%s", a.out.String())
+		}
+	})
+	return a
+}
+
+// Signal sends sig and, for SIGKILL, waits until the process is gone.
+func (a *AgentProc) Signal(sig syscall.Signal) {
+	_ = a.cmd.Process.Signal(sig)
+	if sig == syscall.SIGKILL {
+		<-a.done
+	}
+}
+
+func agentArgs(node, advertise, name, orch, secret string) []string {
+	return []string{"--node", node, "--advertise", advertise, "--chain", "eth", "--name", name,
+		"--orchestrator", "ws://" + orch, "--secret", secret, "--log-format", "text"}
+}
+
+// orchView is GET /admin/orchestrator.
+type orchView struct {
+	Members []struct {
+		Chain, Name, State, Via string
+		Connected               bool
+		Ethstats                *struct {
+			Client  string `json:"client"`
+			Head    uint64 `json:"head"`
+			Peers   int    `json:"peers"`
+			Pending int    `json:"pending"`
+			Blocks  int64  `json:"blocks"`
+		} `json:"ethstats"`
+	} `json:"members"`
+	Refusals []struct {
+		Chain, Name, Via, Check, Reason string
+	} `json:"refusals"`
+}
+
+func (g *Gateway) Orchestrator(t testing.TB) (orchView, string) {
+	t.Helper()
+	code, body := g.Admin(t, http.MethodGet, "/admin/orchestrator", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /admin/orchestrator: HTTP %d: %s", code, body)
+	}
+	var v orchView
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("GET /admin/orchestrator: %v: %s", err, body)
+	}
+	return v, string(body)
+}
+
+// refusalOf is the first refusal recorded for name, if any.
+func (v orchView) refusalOf(name string) (check, reason string, ok bool) {
+	for _, r := range v.Refusals {
+		if r.Name == name {
+			return r.Check, r.Reason, true
+		}
+	}
+	return "", "", false
+}
+
+func (v orchView) stateOf(name string) string {
+	for _, m := range v.Members {
+		if m.Name == name {
+			return m.State
+		}
+	}
+	return ""
+}
+
+// TestOrchestratorAgentJoin: an anvil with `rpcgate agent` beside it joins
+// a running gateway; reads reach it, a second replica on the same Redis
+// uses it too; after SIGKILL of the agent, the lease runs out and the node
+// is drained, then removed, with no failed client read.
+func TestOrchestratorAgentJoin(t *testing.T) {
+	t.Parallel()
+	addr, prefix := sharedRedis(t)
+	f := StartFleet(t, "a", "b", "d")
+	ps := StartProxies(t, f)
+	orch := fmt.Sprintf("127.0.0.1:%d", freePort())
+	base := map[string]*Proxy{"a": ps["a"], "b": ps["b"]}
+	g1 := WriteConfigFile(t, base, GatewayOpts{}, registryYAML(addr, prefix)+orchestratorYAML(orch, "")).Start(t)
+	g2 := WriteConfigFile(t, base, GatewayOpts{}, registryYAML(addr, prefix)).Start(t)
+	// Each replica has its own read method, so the proxy tells who sent what.
+	load1 := StartLoad(t, g1.URL, 4, balanceRead)
+	load2 := StartLoad(t, g2.URL, 4, codeRead)
+	load1.waitReads(t, "eth_getBalance", 20)
+
+	agent := startAgent(t, agentArgs(f.Node("d").URL, ps["d"].URL, "d", orch, joinSecret)...)
+	eventually(t, 30*time.Second, "gateway 1 to list d from the orchestrator", func() (bool, string) {
+		nodes, raw := g1.AdminNodes(t)
+		return nodes["d"].Source == "orchestrator", raw
+	})
+	eventually(t, 30*time.Second, "gateway 1's reads to reach d", func() (bool, string) {
+		return ps["d"].Count("eth_getBalance") > 0, countsOf(ps)
+	})
+	eventually(t, 30*time.Second, "gateway 2's reads to reach d", func() (bool, string) {
+		return ps["d"].Count("eth_getCode") > 0, countsOf(ps)
+	})
+	if nodes, raw := g2.AdminNodes(t); nodes["d"].Source != "orchestrator" {
+		t.Errorf("gateway 2 does not list d with source orchestrator: %s", raw)
+	}
+	eventually(t, 30*time.Second, "d to leave probation", func() (bool, string) {
+		v, raw := g1.Orchestrator(t)
+		return v.stateOf("d") == "serving", raw
+	})
+	if nodes, raw := g2.AdminNodes(t); nodes["d"].Weight != 10 {
+		t.Errorf("gateway 2: d's weight after probation is %v, want 10: %s", nodes["d"].Weight, raw)
+	}
+
+	agent.Signal(syscall.SIGKILL)
+	for i, g := range []*Gateway{g1, g2} {
+		eventually(t, 30*time.Second, fmt.Sprintf("gateway %d to stop listing d", i+1), func() (bool, string) {
+			nodes, raw := g.AdminNodes(t)
+			_, listed := nodes["d"]
+			return !listed, raw
+		})
+	}
+	// Drained, then removed, in that order, after the lease. (The log is
+	// written asynchronously: wait for the last line.)
+	eventually(t, 10*time.Second, "gateway 1 to log the removal", func() (bool, string) {
+		return strings.Contains(g1.out.String(), "orchestrator: node removed"), ""
+	})
+	log := g1.out.String()
+	gone := strings.Index(log, "agent gone; lease running")
+	drain := strings.Index(log, "lease expired; draining node")
+	removed := strings.Index(log, "orchestrator: node removed")
+	if gone < 0 || drain < gone || removed < drain {
+		t.Errorf("want log lines gone (%d) < lease expired, draining (%d) < removed (%d)", gone, drain, removed)
+	}
+	// Nothing reaches d any more.
+	load1.waitReads(t, "eth_getBalance", 20)
+	before := ps["d"].Count("eth_getBalance") + ps["d"].Count("eth_getCode")
+	load1.waitReads(t, "eth_getBalance", 100)
+	load2.waitReads(t, "eth_getCode", 100)
+	if after := ps["d"].Count("eth_getBalance") + ps["d"].Count("eth_getCode"); after != before {
+		t.Errorf("reads still reach removed d: %d -> %d", before, after)
+	}
+	load1.Stop()
+	load2.Stop()
+	load1.requireNoFailures(t, "reads on gateway 1")
+	load2.requireNoFailures(t, "reads on gateway 2")
+}
