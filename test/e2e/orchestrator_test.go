@@ -188,3 +188,102 @@ func TestOrchestratorAgentJoin(t *testing.T) {
 	load1.requireNoFailures(t, "reads on gateway 1")
 	load2.requireNoFailures(t, "reads on gateway 2")
 }
+
+// TestOrchestratorRefuses: nodes that fail a verification check are
+// refused with a reason naming it, and never serve a client call: another
+// chain id, another genesis (--timestamp), 50 blocks behind, and a fork
+// (its block at head-16 differs). Joins with a wrong or revoked token are
+// refused too.
+func TestOrchestratorRefuses(t *testing.T) {
+	t.Parallel()
+	f := StartFleet(t, "a", "b", "lag", "fork", "tok")
+	other := StartForeignAnvil(t, "otherid", 999)
+	genesis := &Anvil{Name: "genesis", bin: anvilPath(t), genesis: genesisTime + 1, out: &syncBuffer{}}
+	t.Cleanup(genesis.Kill)
+	if err := genesis.start(0); err != nil {
+		t.Fatal(err)
+	}
+	// a and b (the fleet) and fork reach 60; fork's block 1 has another
+	// timestamp, so every block after genesis differs; lag stays at 10.
+	f.Mine(60, "a", "b")
+	f.SetNextTimestamp(genesisTime+5, "fork")
+	f.Mine(60, "fork")
+	f.Mine(10, "lag")
+	if h1, _ := f.Node("a").BlockHash(44); h1 == "" || h1 == must(f.Node("fork").BlockHash(44)) {
+		t.Fatalf("fork's block 44 is a's (%s): the fork did not happen", h1)
+	}
+	ps := StartProxies(t, f)
+	for name, a := range map[string]*Anvil{"otherid": other, "genesis": genesis} {
+		ps[name] = StartProxy(t, name, a.URL)
+	}
+	orch := fmt.Sprintf("127.0.0.1:%d", freePort())
+	g := WriteConfigFile(t, map[string]*Proxy{"a": ps["a"], "b": ps["b"]}, GatewayOpts{}, orchestratorYAML(orch, "")).Start(t)
+	load := StartLoad(t, g.URL, 4, balanceRead)
+	load.waitReads(t, "eth_getBalance", 20)
+
+	// A token made for "tok", then revoked; one made for another name.
+	code, body := g.Admin(t, http.MethodPost, "/admin/orchestrator/tokens", map[string]string{"chain": "eth", "name": "tok"})
+	var tok struct{ ID, Token string }
+	if code != http.StatusCreated || json.Unmarshal(body, &tok) != nil || tok.Token == "" {
+		t.Fatalf("create token: HTTP %d: %s", code, body)
+	}
+	if code, body := g.Admin(t, http.MethodDelete, "/admin/orchestrator/tokens/"+tok.ID, nil); code != http.StatusOK {
+		t.Fatalf("revoke token: HTTP %d: %s", code, body)
+	}
+	code, body = g.Admin(t, http.MethodPost, "/admin/orchestrator/tokens", map[string]string{"chain": "eth", "name": "someone-else"})
+	var elses struct{ Token string }
+	if code != http.StatusCreated || json.Unmarshal(body, &elses) != nil {
+		t.Fatalf("create token: HTTP %d: %s", code, body)
+	}
+
+	cases := []struct {
+		name, node, secret, check, reason string
+	}{
+		{"otherid", other.URL, joinSecret, "chain_id", "chain id 999"},
+		{"genesis", genesis.URL, joinSecret, "genesis", "block 0"},
+		{"lag", f.Node("lag").URL, joinSecret, "max_lag", "50 blocks behind"},
+		{"fork", f.Node("fork").URL, joinSecret, "fork", "head-16"},
+		{"tok", f.Node("tok").URL, tok.Token, "token", "no valid join token"}, // revoked
+		{"wrong", f.Node("tok").URL, "not-the-secret", "token", "no valid join token"},
+		{"tok2", f.Node("tok").URL, elses.Token, "token", "no valid join token"}, // bound to another name
+	}
+	for _, c := range cases {
+		advertise := f.Node("tok").URL
+		if p := ps[c.name]; p != nil {
+			advertise = p.URL
+		}
+		startAgent(t, agentArgs(c.node, advertise, c.name, orch, c.secret)...)
+	}
+	for _, c := range cases {
+		eventually(t, 30*time.Second, "a refusal of "+c.name, func() (bool, string) {
+			v, raw := g.Orchestrator(t)
+			_, _, ok := v.refusalOf(c.name)
+			return ok, raw
+		})
+		v, raw := g.Orchestrator(t)
+		check, reason, _ := v.refusalOf(c.name)
+		if check != c.check || !strings.Contains(reason, c.reason) {
+			t.Errorf("%s refused with check %q reason %q; want check %q and a reason containing %q\n%s", c.name, check, reason, c.check, c.reason, raw)
+		}
+	}
+	// None ever served: not listed, and no client read reached them.
+	load.waitReads(t, "eth_getBalance", 200)
+	nodes, raw := g.AdminNodes(t)
+	for _, c := range cases {
+		if _, listed := nodes[c.name]; listed {
+			t.Errorf("refused %s is listed: %s", c.name, raw)
+		}
+		if p := ps[c.name]; p != nil && p.Count("eth_getBalance") > 0 {
+			t.Errorf("refused %s served %d client reads", c.name, p.Count("eth_getBalance"))
+		}
+	}
+	load.Stop()
+	load.requireNoFailures(t, "reads")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
