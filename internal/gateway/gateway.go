@@ -25,6 +25,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/orchestrator"
 	"github.com/rpcgate/rpcgate/internal/registry"
 	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/session"
 	"github.com/rpcgate/rpcgate/internal/status"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/valyala/fasthttp"
@@ -83,7 +84,8 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	}
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
-		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
+		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx,
+		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
