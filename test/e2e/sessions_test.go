@@ -103,3 +103,82 @@ func gatewayCallHeader(g *Gateway, hdr http.Header, out any, method string, para
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestSessionSubsets: 20 clients (X-Session-Id) on 4 nodes with
+// sessions.size 2: each client's reads reach only its subset (counted at
+// the nodes' proxies), no node serves more than 1.5x the mean number of
+// sessions, and at the epoch boundary the subsets change.
+func TestSessionSubsets(t *testing.T) {
+	t.Parallel()
+	f := StartFleet(t, "a", "b", "c", "d")
+	ps := StartProxies(t, f)
+	const epoch = 3 * time.Second
+	g := WriteConfigFile(t, ps, GatewayOpts{}, fmt.Sprintf("sessions:\n  size: 2\n  epoch: %s\n", epoch)).Start(t)
+	const clients, size = 20, 2
+	// observe sends 10 reads as client k and returns the nodes that saw them.
+	observe := func(k int) map[string]bool {
+		ResetAll(ps)
+		hdr := http.Header{"X-Session-Id": {fmt.Sprintf("client-%d", k)}}
+		for i := 0; i < 10; i++ {
+			var bal string
+			if err := gatewayCallHeader(g, hdr, &bal, "eth_getBalance", devAddress.Hex(), "latest"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]bool{}
+		for name, p := range ps {
+			if p.Count("eth_getBalance") > 0 {
+				seen[name] = true
+			}
+		}
+		return seen
+	}
+	// round observes every client within one epoch (retrying a round that
+	// straddles a boundary) and returns the epoch and what each saw.
+	round := func() (uint64, []map[string]bool) {
+		for {
+			e := uint64(time.Now().UnixNano() / int64(epoch))
+			var seen []map[string]bool
+			for k := 0; k < clients; k++ {
+				seen = append(seen, observe(k))
+			}
+			if uint64(time.Now().UnixNano()/int64(epoch)) == e {
+				return e, seen
+			}
+		}
+	}
+	e1, first := round()
+	load := map[string]int{}
+	for k, seen := range first {
+		if len(seen) == 0 || len(seen) > size {
+			t.Errorf("client %d's reads reached %d nodes %v, want 1..%d (its subset)", k, len(seen), seen, size)
+		}
+		for n := range seen {
+			load[n]++
+		}
+	}
+	mean := float64(clients*size) / float64(len(ps))
+	for n, l := range load {
+		if float64(l) > 1.5*mean {
+			t.Errorf("node %s serves %d sessions, more than 1.5 x the mean %.1f: %v", n, l, mean, load)
+		}
+	}
+	// The next epoch: wait for its start (no assertion on time), then look again.
+	for uint64(time.Now().UnixNano()/int64(epoch)) == e1 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, second := round()
+	changed := 0
+	for k := range first {
+		for n := range second[k] {
+			if !first[k][n] {
+				changed++
+				break
+			}
+		}
+	}
+	t.Logf("epoch 1 loads %v; %d of %d clients reached a node outside their first subset in a later epoch", load, changed, clients)
+	if changed == 0 {
+		t.Error("no client's subset changed at the epoch boundary")
+	}
+}
