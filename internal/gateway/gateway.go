@@ -82,9 +82,12 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
+	if cfg.Orchestrator != nil {
+		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator")})
+	}
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
-		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx,
+		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}, Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
@@ -92,9 +95,6 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		return nil, err
 	}
 	m.Registry.MustRegister(fleet.NewCollector(g.Chains))
-	if cfg.Orchestrator != nil {
-		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator")})
-	}
 	return g, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/nodespec"
 	"github.com/rpcgate/rpcgate/internal/orchestrator"
 	"github.com/rpcgate/rpcgate/internal/registry"
+	"github.com/rpcgate/rpcgate/internal/status"
 )
 
 // The gateway side of the orchestrator (internal/orchestrator.Fleet): nodes
@@ -178,4 +179,14 @@ func (o orchestrated) entry(chain, name string) (registry.Entry, bool) {
 		return registry.Entry{}, false
 	}
 	return g.entries[i], true
+}
+
+// nodeReport is what a node reported about itself to the orchestrator,
+// for the status page.
+func (g *Gateway) nodeReport(chain, name string) (status.NodeReport, bool) {
+	if g.orch == nil {
+		return status.NodeReport{}, false
+	}
+	client, peers, pending, ok := g.orch.NodeReport(chain, name)
+	return status.NodeReport{Client: client, Peers: peers, Pending: pending}, ok
 }

@@ -124,3 +124,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// NodeReport is what chain/name reported about itself: over ethstats
+// (client, peers, pending) or, failing that, through its agent (client,
+// peers).
+func (o *Orchestrator) NodeReport(chain, name string) (client string, peers, pending *int, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := o.members[key(chain, name)]
+	r := o.reports[key(chain, name)]
+	if m != nil && m.stats != nil {
+		r = m.stats
+	}
+	if r != nil {
+		p, q := r.Peers, r.Pending
+		return r.Client, &p, &q, true
+	}
+	if m != nil && m.via == ViaAgent {
+		p := int(min(m.facts.Peers, 1<<31-1))
+		return m.facts.Client, &p, nil, true
+	}
+	return "", nil, nil, false
+}

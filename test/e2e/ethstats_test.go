@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +142,33 @@ func TestOrchestratorEthstats(t *testing.T) {
 	})
 	load.Stop()
 	load.requireNoFailures(t, "reads")
+
+	// The status page shows each node's client and version, peers and
+	// pending count.
+	eventually(t, 30*time.Second, "the status page to show gethdev's client, peers and pending", func() (bool, string) {
+		resp, err := http.Get(g.Base + "/status.json")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Chains []struct {
+				Nodes []struct {
+					Name           string `json:"name"`
+					Client         string `json:"client"`
+					Peers, Pending *int
+				} `json:"nodes"`
+			} `json:"chains"`
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		if json.Unmarshal(raw, &page) != nil || len(page.Chains) == 0 {
+			return false, string(raw)
+		}
+		for _, n := range page.Chains[0].Nodes {
+			if n.Name == "gethdev" {
+				return strings.HasPrefix(n.Client, "Geth/v1.17.8") && n.Peers != nil && n.Pending != nil, string(raw)
+			}
+		}
+		return false, string(raw)
+	})
 }
