@@ -183,6 +183,15 @@ func TestOrchestratorAgentJoin(t *testing.T) {
 	if after := ps["d"].Count("eth_getBalance") + ps["d"].Count("eth_getCode"); after != before {
 		t.Errorf("reads still reach removed d: %d -> %d", before, after)
 	}
+	// It comes back when the agent does (verified again).
+	startAgent(t, agentArgs(f.Node("d").URL, ps["d"].URL, "d", orch, joinSecret)...)
+	atRemoval := ps["d"].Count("eth_getCode")
+	eventually(t, 30*time.Second, "gateway 2's reads to reach d again", func() (bool, string) {
+		return ps["d"].Count("eth_getCode") > atRemoval, countsOf(ps)
+	})
+	if nodes, raw := g2.AdminNodes(t); nodes["d"].Source != "orchestrator" {
+		t.Errorf("gateway 2 does not list the returning d from the orchestrator: %s", raw)
+	}
 	load1.Stop()
 	load2.Stop()
 	load1.requireNoFailures(t, "reads on gateway 1")
@@ -286,4 +295,43 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestOrchestratorAgentLeaves: SIGTERM to the agent drains its node and
+// removes it before the agent exits (status 0), with no failed read.
+func TestOrchestratorAgentLeaves(t *testing.T) {
+	t.Parallel()
+	f := StartFleet(t, "a", "e")
+	ps := StartProxies(t, f)
+	orch := fmt.Sprintf("127.0.0.1:%d", freePort())
+	g := WriteConfigFile(t, map[string]*Proxy{"a": ps["a"]}, GatewayOpts{}, orchestratorYAML(orch, "")).Start(t)
+	load := StartLoad(t, g.URL, 4, balanceRead)
+	agent := startAgent(t, agentArgs(f.Node("e").URL, ps["e"].URL, "e", orch, joinSecret)...)
+	eventually(t, 30*time.Second, "reads to reach e", func() (bool, string) {
+		return ps["e"].Count("eth_getBalance") > 0, countsOf(ps)
+	})
+	agent.Signal(syscall.SIGTERM)
+	select {
+	case <-agent.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("agent still running 30s after SIGTERM:\n%s", agent.out.String())
+	}
+	if !agent.cmd.ProcessState.Success() {
+		t.Errorf("agent exited with %v after SIGTERM:\n%s", agent.cmd.ProcessState, agent.out.String())
+	}
+	if !strings.Contains(agent.out.String(), "agent: left") {
+		t.Errorf("agent exited without the orchestrator's confirmation:\n%s", agent.out.String())
+	}
+	// The orchestrator confirms only once the node is removed.
+	if nodes, raw := g.AdminNodes(t); nodes["e"].Name != "" {
+		t.Errorf("e is still listed after its agent left: %s", raw)
+	}
+	load.waitReads(t, "eth_getBalance", 20)
+	before := ps["e"].Count("eth_getBalance")
+	load.waitReads(t, "eth_getBalance", 100)
+	if after := ps["e"].Count("eth_getBalance"); after != before {
+		t.Errorf("reads still reach e after it left: %d -> %d", before, after)
+	}
+	load.Stop()
+	load.requireNoFailures(t, "reads")
 }
