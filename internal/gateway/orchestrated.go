@@ -37,6 +37,19 @@ func (o orchestrated) Known(chain, name string) bool {
 	return c != nil && c.Node(name) != nil
 }
 
+// ObserveHead raises the node's head from its own report, by at most one
+// block above the chain's best: a report can announce the next block
+// before the poll sees it, but cannot make every other node look behind.
+func (o orchestrated) ObserveHead(chain, name string, h uint64) {
+	c := o.g.chain(chain)
+	if c == nil {
+		return
+	}
+	if n := c.Node(name); n != nil && h <= c.BestHead()+1 {
+		n.ObserveHead(h)
+	}
+}
+
 // Chain gives the chain's id, max_lag, best head, and its serving nodes
 // (state ok, not on probation) as references, config nodes first.
 func (o orchestrated) Chain(name string) (orchestrator.ChainInfo, bool) {

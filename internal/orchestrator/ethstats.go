@@ -132,6 +132,9 @@ func (o *Orchestrator) serveEthstats(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		o.record(mem, report, m)
+		if m.Cmd == ethstats.Block {
+			o.fleet.ObserveHead(chain, name, m.Block.Number)
+		}
 	}
 }
 

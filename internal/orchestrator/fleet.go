@@ -26,6 +26,9 @@ type Fleet interface {
 	// once its in-flight requests are done. It returns when the node is
 	// gone, or when ctx ends.
 	Retire(ctx context.Context, chain, name string) error
+	// ObserveHead is pushed health: a node reported head h (ethstats block
+	// report, agent heartbeat), sooner than the next poll would see it.
+	ObserveHead(chain, name string, h uint64)
 	// ChainNames lists the configured chains, sorted.
 	ChainNames() []string
 	// Known reports whether the chain has a node of that name, from any

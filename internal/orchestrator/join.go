@@ -92,6 +92,7 @@ func (o *Orchestrator) serveJoin(w http.ResponseWriter, r *http.Request) {
 		switch msg.Type {
 		case joinproto.TypeHeartbeat:
 			o.heartbeat(mem, *msg.Facts)
+			o.fleet.ObserveHead(mem.chain, mem.name, msg.Facts.Head)
 		case joinproto.TypeLeave:
 			o.leave(mem)
 		}

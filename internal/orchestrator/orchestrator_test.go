@@ -26,7 +26,8 @@ type memFleet struct {
 	events []string
 }
 
-func (f *memFleet) ChainNames() []string { return []string{"eth"} }
+func (f *memFleet) ObserveHead(string, string, uint64) {}
+func (f *memFleet) ChainNames() []string               { return []string{"eth"} }
 func (f *memFleet) Known(_, name string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

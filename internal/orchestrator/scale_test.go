@@ -65,8 +65,9 @@ type simFleet struct {
 	ref   nodespec.Spec
 }
 
-func (f *simFleet) ChainNames() []string          { return []string{"eth"} }
-func (f *simFleet) Known(chain, name string) bool { return false }
+func (f *simFleet) ObserveHead(string, string, uint64) {}
+func (f *simFleet) ChainNames() []string               { return []string{"eth"} }
+func (f *simFleet) Known(chain, name string) bool      { return false }
 func (f *simFleet) Guard(context.Context, string, nodespec.Spec) error {
 	return nil
 }
