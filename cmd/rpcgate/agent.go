@@ -24,6 +24,7 @@ func runAgent(args []string, _, stderr io.Writer) int {
 	fs.StringVar(&o.Name, "name", "", "the node's name")
 	fs.StringVar(&o.Orchestrator, "orchestrator", "", "the orchestrator, ws://host:port or wss://host:port")
 	fs.StringVar(&o.Secret, "secret", os.Getenv("RPCGATE_JOIN_SECRET"), "a per-node join token or the chain's join secret (default: $RPCGATE_JOIN_SECRET)")
+	fs.StringVar(&o.CAFile, "ca", "", "PEM bundle to trust for a wss:// orchestrator (on top of the system roots)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 0, "how long to wait for the drain on SIGTERM (default 30s)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")

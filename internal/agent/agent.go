@@ -6,11 +6,14 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -27,15 +30,18 @@ type Options struct {
 	Chain, Name  string
 	Orchestrator string // ws:// or wss:// URL; "/join" is added when it has no path
 	Secret       string // per-node token or the chain's shared secret
-	Log          *slog.Logger
+	// CAFile is a PEM bundle trusted for a wss:// orchestrator, on top of
+	// the system's roots (for a private CA or a self-signed listener).
+	CAFile string
+	Log    *slog.Logger
 	// BackoffMin and BackoffMax bound the reconnect delay. Defaults: 500ms, 30s.
 	BackoffMin, BackoffMax time.Duration
 	// DrainTimeout bounds the wait for "left" on shutdown. Default: 30s.
 	DrainTimeout time.Duration
 }
 
-// ErrRefused wraps a refusal the agent gave up on (none: it keeps trying;
-// Run returns it only through Events).
+// ErrRefused wraps a refusal (the agent logs it and tries again with
+// backoff: a lagging or syncing node may pass later).
 var ErrRefused = errors.New("join refused")
 
 // Agent is one running agent.
@@ -43,6 +49,7 @@ type Agent struct {
 	o    Options
 	node *nodeClient
 	url  string
+	dial *websocket.DialOptions
 }
 
 // New checks the options and builds an agent.
@@ -79,7 +86,24 @@ func New(o Options) (*Agent, error) {
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/join"
 	}
-	return &Agent{o: o, url: u.String(), node: &nodeClient{url: o.Node, client: &http.Client{Timeout: 5 * time.Second}}}, nil
+	a := &Agent{o: o, url: u.String(), node: &nodeClient{url: o.Node, client: &http.Client{Timeout: 5 * time.Second}}}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca %s holds no PEM certificate", o.CAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		a.dial = &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
+	}
+	return a, nil
 }
 
 // Run joins and stays joined until ctx ends; then it leaves (drain first)
@@ -112,7 +136,7 @@ func (a *Agent) session(ctx context.Context) (joined bool, err error) {
 		return false, fmt.Errorf("reading the node: %w", err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, _, err := websocket.Dial(dctx, a.url, nil)
+	c, _, err := websocket.Dial(dctx, a.url, a.dial)
 	cancel()
 	if err != nil {
 		return false, fmt.Errorf("dialling the orchestrator: %w", err)

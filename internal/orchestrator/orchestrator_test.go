@@ -2,8 +2,18 @@ package orchestrator_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -172,4 +182,65 @@ func TestRefusals(t *testing.T) {
 	if len(v.Refusals) != 1 || v.Refusals[0].Check != orchestrator.CheckToken {
 		t.Errorf("refusals: %+v", v.Refusals)
 	}
+}
+
+// TestTLSJoin: with tls_cert/tls_key the listener speaks wss://, and an
+// agent trusting the certificate (--ca) joins through it.
+func TestTLSJoin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := selfSigned(t, dir)
+	nodes := simNodes(t)
+	f := &memFleet{ref: nodespec.Spec{Name: "ref", URL: nodes.URL + "/ref"}, nodes: map[string]int{}}
+	o := orchestrator.New(orchestrator.Options{Fleet: f, Log: slog.New(slog.DiscardHandler), Config: config.Orchestrator{
+		Listen: "127.0.0.1:0", TLSCert: certFile, TLSKey: keyFile, JoinSecret: "s", Lease: config.Duration(time.Second),
+		CheckInterval: config.Duration(time.Second), ProbationChecks: 2, Weight: 10}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer o.Stop()
+	if _, _, err := websocket.Dial(ctx, "ws://"+o.Addr()+"/join", nil); err == nil {
+		t.Error("plain ws:// reached a TLS listener")
+	}
+	a, err := agent.New(agent.Options{Node: nodes.URL + "/n/9", Chain: "eth", Name: "n9", Orchestrator: "wss://" + o.Addr(), Secret: "s", CAFile: certFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = a.Run(actx); close(done) }()
+	waitFor(t, "a join over wss://", func() bool { return f.has("admit n9 1") })
+	stop()
+	<-done
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "orchestrator"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
