@@ -83,7 +83,8 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		return nil, err
 	}
 	if cfg.Orchestrator != nil {
-		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator")})
+		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator"),
+			Registry: m.Registry})
 	}
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,

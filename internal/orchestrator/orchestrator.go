@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/joinproto"
 	"github.com/rpcgate/rpcgate/internal/nodespec"
@@ -55,16 +57,19 @@ type Options struct {
 	ProbeTimeout time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Registry receives the orchestrator's metrics (nil: not exported).
+	Registry prometheus.Registerer
 }
 
 // Orchestrator is the join listener and the members it admitted.
 type Orchestrator struct {
-	cfg    config.Orchestrator
-	fleet  Fleet
-	log    *slog.Logger
-	now    func() time.Time
-	auth   *auth
-	verify *verifier
+	cfg     config.Orchestrator
+	fleet   Fleet
+	log     *slog.Logger
+	now     func() time.Time
+	auth    *auth
+	verify  *verifier
+	metrics *metrics
 
 	mu       sync.Mutex
 	members  map[string]*member // chain/name
@@ -126,7 +131,8 @@ func New(o Options) *Orchestrator {
 		}
 	}
 	x := &Orchestrator{cfg: o.Config, fleet: o.Fleet, log: o.Log, now: o.Now,
-		verify: newVerifier(o.ProbeTimeout, genesis), members: map[string]*member{}, reports: map[string]*EthstatsReport{}}
+		verify: newVerifier(o.ProbeTimeout, genesis), members: map[string]*member{}, reports: map[string]*EthstatsReport{},
+		metrics: newMetrics(o.Registry)}
 	x.auth = newAuth(secretsFor(o.Config, secrets))
 	return x
 }
@@ -287,6 +293,7 @@ func (o *Orchestrator) check(ctx context.Context, m *member) {
 			return
 		}
 		m.spec, m.state = spec, StateServing
+		o.countMembersLocked()
 		o.log.Info("orchestrator: node out of probation", "chain", m.chain, "node", m.name, "weight", spec.Weight)
 		send(m, joinproto.Message{Type: joinproto.TypeState, State: StateServing})
 	case ref.Check == CheckChainID || ref.Check == CheckGenesis || ref.Check == CheckFork || ref.Check == CheckChain:
@@ -305,6 +312,7 @@ func (o *Orchestrator) check(ctx context.Context, m *member) {
 // called once it is gone. o.mu must be held.
 func (o *Orchestrator) retireLocked(ctx context.Context, m *member, done func()) {
 	m.state = StateDraining
+	o.countMembersLocked()
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
@@ -314,6 +322,7 @@ func (o *Orchestrator) retireLocked(ctx context.Context, m *member, done func())
 		o.mu.Lock()
 		if o.members[key(m.chain, m.name)] == m {
 			delete(o.members, key(m.chain, m.name))
+			o.countMembersLocked()
 		}
 		o.mu.Unlock()
 		o.log.Info("orchestrator: node removed", "chain", m.chain, "node", m.name)
@@ -371,7 +380,9 @@ func (o *Orchestrator) admit(ctx context.Context, chain, name, url, ws, via stri
 		old.connected = false // a newer connection took over
 	}
 	o.members[key(chain, name)] = m
+	o.countMembersLocked()
 	o.mu.Unlock()
+	o.metrics.admitted.WithLabelValues(chain).Inc()
 	o.log.Info("orchestrator: node admitted on probation", "chain", chain, "node", name, "via", via)
 	return m, nil
 }
@@ -393,6 +404,7 @@ func (o *Orchestrator) refused(chain, name, via string, r *Refusal) *Refusal {
 
 func (o *Orchestrator) refusedLocked(chain, name, via string, r *Refusal) {
 	o.log.Warn("orchestrator: node refused", "chain", chain, "node", name, "via", via, "check", r.Check, "reason", r.Reason)
+	o.metrics.refused.WithLabelValues(o.chainLabel(chain), r.Check).Inc()
 	o.refusals = append(o.refusals, RefusalRecord{At: o.now().UTC(), Chain: chain, Name: name, Via: via, Refusal: *r})
 	if len(o.refusals) > maxRefusals {
 		o.refusals = slices.Delete(o.refusals, 0, len(o.refusals)-maxRefusals)

@@ -275,6 +275,11 @@ func TestOrchestratorRefuses(t *testing.T) {
 			t.Errorf("%s refused with check %q reason %q; want check %q and a reason containing %q\n%s", c.name, check, reason, c.check, c.reason, raw)
 		}
 	}
+	for _, check := range []string{"chain_id", "genesis", "max_lag", "fork", "token"} {
+		if v, ok := g.Metric(t, "rpcgate_orchestrator_refused_total", map[string]string{"chain": "eth", "check": check}); !ok || v < 1 {
+			t.Errorf("rpcgate_orchestrator_refused_total{check=%q} is %v (present %v), want >= 1", check, v, ok)
+		}
+	}
 	// None ever served: not listed, and no client read reached them.
 	load.waitReads(t, "eth_getBalance", 200)
 	nodes, raw := g.AdminNodes(t)
