@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,11 @@ const probationWeight = 1
 
 // maxRefusals is how many recent refusals the admin API shows.
 const maxRefusals = 200
+
+// maxConns bounds the open /join and /api connections, authenticated or
+// not (a connection that has not said who it is holds a slot for up to
+// joinTimeout).
+const maxConns = 20000
 
 // Options build an Orchestrator.
 type Options struct {
@@ -76,6 +82,7 @@ type Orchestrator struct {
 	refusals []RefusalRecord
 	reports  map[string]*EthstatsReport // chain/name → last ethstats report of a node not joined through it
 	gen      uint64                     // connection generations, so a stale connection cannot touch a newer one's member
+	conns    atomic.Int64               // open /join and /api connections
 
 	ln     net.Listener
 	srv    *http.Server
@@ -175,8 +182,8 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	o.ln = ln
 	o.ctx, o.cancel = context.WithCancel(ctx)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/join", o.serveJoin)
-	mux.HandleFunc("/api", o.serveEthstats)
+	mux.HandleFunc("/join", o.limit(o.serveJoin))
+	mux.HandleFunc("/api", o.limit(o.serveEthstats))
 	o.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10,
 		BaseContext: func(net.Listener) context.Context { return o.ctx },
 		ErrorLog:    slog.NewLogLogger(o.log.Handler(), slog.LevelDebug)}
@@ -193,6 +200,19 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	}()
 	o.log.Info("orchestrator listening", "listen", ln.Addr().String(), "tls", o.cfg.TLSCert != "")
 	return nil
+}
+
+// limit answers 503 once maxConns connections are open.
+func (o *Orchestrator) limit(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if o.conns.Add(1) > maxConns {
+			o.conns.Add(-1)
+			http.Error(w, "too many connections", http.StatusServiceUnavailable)
+			return
+		}
+		defer o.conns.Add(-1)
+		h(w, r)
+	}
 }
 
 // Addr is the bound listener's address ("" before Start).
@@ -272,35 +292,49 @@ func (o *Orchestrator) check(ctx context.Context, m *member) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	m.checking, m.lastCheck = false, o.now()
+	m.lastCheck = o.now()
 	if o.members[key(m.chain, m.name)] != m || m.state == StateDraining {
+		m.checking = false
 		return
 	}
 	switch {
 	case ref == nil:
 		m.last = nil
 		if m.state != StateProbation {
+			m.checking = false
 			return
 		}
 		m.passed++
 		if m.passed < o.cfg.ProbationChecks {
+			m.checking = false
 			return
 		}
+		// Promote outside the lock (the registry write may take a round
+		// trip); checking stays set, so no second check races it.
 		spec := m.spec.Clone()
 		spec.Weight = o.cfg.Weight
-		if err := o.fleet.Admit(ctx, m.chain, spec); err != nil {
+		o.mu.Unlock()
+		err := o.fleet.Admit(ctx, m.chain, spec)
+		o.mu.Lock()
+		m.checking = false
+		if err != nil {
 			o.log.Warn("orchestrator: cannot promote node", "chain", m.chain, "node", m.name, "err", err)
 			return
+		}
+		if o.members[key(m.chain, m.name)] != m || m.state != StateProbation {
+			return // left or retired meanwhile
 		}
 		m.spec, m.state = spec, StateServing
 		o.countMembersLocked()
 		o.log.Info("orchestrator: node out of probation", "chain", m.chain, "node", m.name, "weight", spec.Weight)
 		send(m, joinproto.Message{Type: joinproto.TypeState, State: StateServing})
 	case ref.Check == CheckChainID || ref.Check == CheckGenesis || ref.Check == CheckFork || ref.Check == CheckChain:
+		m.checking = false
 		o.refusedLocked(m.chain, m.name, m.via, ref)
 		send(m, joinproto.Message{Type: joinproto.TypeRefused, Check: ref.Check, Reason: ref.Reason})
 		o.retireLocked(ctx, m, nil)
 	default:
+		m.checking = false
 		m.last = ref
 		if m.state == StateProbation {
 			m.passed = 0
