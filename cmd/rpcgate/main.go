@@ -22,6 +22,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the gateway: serve --config FILE", runServe},
 	{"validate", "check a config file and print every problem: validate --config FILE", runValidate},
+	{"agent", "run beside a node and join it to an orchestrator: agent --node URL --chain C --name N --orchestrator ws://HOST:PORT --secret S", runAgent},
 	{"demo", "run the gateway in front of an embedded simulated fleet", runDemo},
 	{"health", "exit 0 when the gateway is ready: health --url http://127.0.0.1:8545/readyz", runHealth},
 	{"snapshot", "publish and fetch chain-data snapshots: snapshot keygen|create|fetch|prune", runSnapshot},

@@ -40,8 +40,9 @@ type Fleet interface {
 // or wrong token gets 401. An empty token (allowed by config validation
 // only on loopback) disables the check. In front of the token, guard
 // keeps web pages out (issue 8, defect 5): allowedHosts are the Host
-// names accepted besides IP literals and localhost.
-func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger, allowedHosts ...string) http.Handler {
+// names accepted besides IP literals and localhost. Each extra Mount
+// serves its prefix behind the same guard and token.
+func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log *slog.Logger, allowedHosts []string, extra ...Mount) http.Handler {
 	a := &api{f: f, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/nodes", a.nodes)
@@ -53,6 +54,9 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	if keys != nil {
 		mux.Handle("/admin/keys", keys)
 		mux.Handle("/admin/keys/", keys)
+	}
+	for _, x := range extra {
+		mux.Handle(x.Prefix, x.Handler)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -135,6 +139,13 @@ func hostAllowed(host string, allowed map[string]bool) bool {
 		return true
 	}
 	return h == "localhost" || strings.HasSuffix(h, ".localhost") || allowed[h]
+}
+
+// Mount is one more admin handler, served at Prefix (a ServeMux pattern
+// such as "/admin/orchestrator/") behind the admin token.
+type Mount struct {
+	Prefix  string
+	Handler http.Handler
 }
 
 func requireToken(token string, next http.Handler) http.Handler {

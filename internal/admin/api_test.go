@@ -42,7 +42,7 @@ func serveAdmin(t *testing.T, h http.Handler, method, host, body string, header 
 // token is looked at.
 func TestAdminGuard(t *testing.T) {
 	t.Parallel()
-	h := Handler("", telemetry.NewMetrics("test"), failingFleet{}, nil, slog.New(slog.DiscardHandler), "admin.internal")
+	h := Handler("", telemetry.NewMetrics("test"), failingFleet{}, nil, slog.New(slog.DiscardHandler), []string{"admin.internal"})
 	json := map[string]string{"Content-Type": "application/json"}
 	node := `{"name":"x","url":"http://127.0.0.1:1"}`
 	for _, tc := range []struct {
@@ -77,7 +77,7 @@ func TestAdminGuard(t *testing.T) {
 func TestAdminInternalErrorHidesDetail(t *testing.T) {
 	t.Parallel()
 	err := errors.New("dial tcp 10.20.30.40:6379: connect: connection refused")
-	h := Handler("", telemetry.NewMetrics("test"), failingFleet{err}, nil, slog.New(slog.DiscardHandler))
+	h := Handler("", telemetry.NewMetrics("test"), failingFleet{err}, nil, slog.New(slog.DiscardHandler), nil)
 	code, body := serveAdmin(t, h, "POST", "127.0.0.1", `{"name":"x","url":"http://127.0.0.1:1"}`, map[string]string{"Content-Type": "application/json"})
 	if code != 500 || strings.Contains(body, "10.20.30.40") || !strings.Contains(body, "ref ") {
 		t.Fatalf("HTTP %d %s; want 500 with a reference and no address", code, body)

@@ -53,6 +53,13 @@ const (
 	DefaultQueueFastTrack   = 256
 	DefaultQueueHigh        = 512
 	DefaultQueueLow         = 1024
+
+	// Orchestrator and sessions (issue 12).
+	DefaultLease              = 10 * time.Second
+	DefaultCheckInterval      = 5 * time.Second
+	DefaultProbationChecks    = 3
+	DefaultOrchestratorWeight = 10
+	DefaultSessionEpoch       = 10 * time.Minute
 )
 
 // Values of Plan.Priority, Chain.Keys and Tenancy.OnRedisError.
@@ -108,6 +115,13 @@ func (c *Config) ApplyDefaults() {
 			ch.applyDefaults()
 		}
 	}
+	if o := c.Orchestrator; o != nil {
+		setDefault(&o.Lease, Duration(DefaultLease))
+		setDefault(&o.CheckInterval, Duration(DefaultCheckInterval))
+		setDefault(&o.ProbationChecks, DefaultProbationChecks)
+		setDefault(&o.Weight, DefaultOrchestratorWeight)
+	}
+	setDefault(&c.Sessions.Epoch, Duration(DefaultSessionEpoch))
 }
 
 func (p *Plan) applyDefaults() {

@@ -46,6 +46,17 @@ type Config struct {
 	// At least one chain is required.
 	Chains map[string]*Chain `yaml:"chains"`
 
+	// Orchestrator, when set, lets nodes join by themselves: `rpcgate
+	// agent` beside a node, or the node's own ethstats reporter, connects
+	// to its listener, the node is verified and then broadcast through the
+	// registry to every replica. Default: absent (off). See
+	// docs/orchestrator.md.
+	Orchestrator *Orchestrator `yaml:"orchestrator"`
+
+	// Sessions give each client a stable subset of a group's nodes and
+	// read-your-writes for pending state. Default: off.
+	Sessions Sessions `yaml:"sessions"`
+
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
 }
@@ -367,3 +378,60 @@ type Duration time.Duration
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Orchestrator configures the join listener (agents at /join, ethstats
+// reporters at /api) and how joining nodes are judged.
+type Orchestrator struct {
+	// Listen is the orchestrator's own address. Required.
+	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey (PEM files) serve the listener over TLS (wss://).
+	// Both or neither. Default: plain (ws://).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// JoinSecret is the shared secret agents and ethstats reporters of
+	// every chain may join with (a chain's own join_secret replaces it for
+	// that chain). Per-node tokens come from the admin API. Default: empty
+	// (only per-node tokens and per-chain secrets).
+	JoinSecret string `yaml:"join_secret"`
+	// Lease is how long a joined node stays after its agent (or ethstats
+	// connection) is gone; then it is drained and removed. Default: 10s.
+	Lease Duration `yaml:"lease"`
+	// CheckInterval is how often a joined node is verified again (the
+	// same checks as at join). Default: 5s.
+	CheckInterval Duration `yaml:"check_interval"`
+	// ProbationChecks is how many checks after the join a node must pass
+	// before it leaves probation (weight 1) for Weight. Default: 3.
+	ProbationChecks int `yaml:"probation_checks"`
+	// Weight is a joined node's weight after probation, 1 to 1000.
+	// Default: 10 (config nodes default to 1: set theirs to match).
+	Weight int `yaml:"weight"`
+	// Chains holds per-chain join settings. Default: none.
+	Chains map[string]*OrchestratorChain `yaml:"chains"`
+}
+
+// OrchestratorChain is one chain's join settings.
+type OrchestratorChain struct {
+	// JoinSecret replaces orchestrator.join_secret for this chain.
+	JoinSecret string `yaml:"join_secret"`
+	// Genesis is the chain's block 0 hash (0x + 64 hex). Default: learned
+	// from the chain's serving nodes.
+	Genesis string `yaml:"genesis"`
+	// URLTemplate lets a node reporting only over ethstats join: {name} is
+	// replaced by the name it reports (e.g. "http://{name}:8545"). The
+	// node is verified like any other. Default: empty (ethstats reports
+	// only add health to nodes known by name).
+	URLTemplate string `yaml:"url_template"`
+}
+
+// Sessions configures client sessions (internal/session).
+type Sessions struct {
+	// Size is how many of a group's nodes one client is pinned to per
+	// epoch (rendezvous hashing on its API key, its IP when anonymous, or
+	// its X-Session-Id header). Default: 0 (off: every node).
+	Size int `yaml:"size"`
+	// Epoch is how long a client keeps its subset. Default: 10m.
+	Epoch Duration `yaml:"epoch"`
+	// ReadYourWrites is how long after a successful write a client's reads
+	// of pending state go to the node that took the write. Default: 0 (off).
+	ReadYourWrites Duration `yaml:"read_your_writes"`
+}

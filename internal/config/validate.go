@@ -56,6 +56,8 @@ func validate(cfg *Config, src *source) Problems {
 	}
 	v.keys(cfg.Keys, slices.Sorted(maps.Keys(cfg.Plans)))
 	v.tenancy(cfg.Tenancy, cfg.Registry.Redis != "")
+	v.orchestrator(cfg.Orchestrator, cfg.Chains)
+	v.sessions(cfg.Sessions)
 	return v.ps
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/pipeline"
 	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/session"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/valyala/fasthttp"
 )
@@ -60,6 +61,8 @@ type Options struct {
 	// Pages serves GET pages (e.g. /status) on the public listener; nil
 	// for none.
 	Pages http.Handler
+	// Sessions narrows each client's nodes (internal/session); nil is off.
+	Sessions *session.Sessions
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -69,7 +72,7 @@ type Options struct {
 // New returns a server.
 func New(o Options) *Server {
 	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base,
-		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics})}
+		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions})}
 	if s.base == nil {
 		s.base = context.Background()
 	}

@@ -22,8 +22,10 @@ import (
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/frontend"
+	"github.com/rpcgate/rpcgate/internal/orchestrator"
 	"github.com/rpcgate/rpcgate/internal/registry"
 	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/session"
 	"github.com/rpcgate/rpcgate/internal/status"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/valyala/fasthttp"
@@ -45,6 +47,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	events  chan registry.Event
 	tenants *tenancy
+	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -79,9 +82,14 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
+	if cfg.Orchestrator != nil {
+		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator"),
+			Registry: m.Registry})
+	}
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
-		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}), Base: g.ctx})
+		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
+		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -205,10 +213,24 @@ func (g *Gateway) Start(ctx context.Context) error {
 	for _, c := range g.Chains() {
 		c.Start(g.ctx)
 	}
+	if g.orch != nil {
+		if err := g.orch.Start(g.ctx); err != nil {
+			g.publicLn.Close()
+			if g.adminLn != nil {
+				g.adminLn.Close()
+			}
+			return err
+		}
+	}
 	g.servePublic()
 	if g.adminLn != nil {
+		var extra []admin.Mount
+		if g.orch != nil {
+			h := g.orch.AdminHandler()
+			extra = append(extra, admin.Mount{Prefix: "/admin/orchestrator", Handler: h}, admin.Mount{Prefix: "/admin/orchestrator/", Handler: h})
+		}
 		g.serve(g.adminLn, adminPages(g.cfg.Snapshots, token, adminHosts,
-			admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts...)))
+			admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts, extra...)))
 	}
 	g.wg.Add(3)
 	go func() {
@@ -323,6 +345,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	for _, s := range g.servers {
 		s.Close()
+	}
+	if g.orch != nil {
+		g.orch.Stop()
 	}
 	g.cancel()
 	// fasthttp's Shutdown closes only the listeners Serve has registered:

@@ -122,11 +122,17 @@ type listener struct {
 // configured port 0 is the real port).
 func (g *Gateway) ownListeners() []listener {
 	var out []listener
+	var addrs []string
 	for _, ln := range []net.Listener{g.publicLn, g.adminLn} {
-		if ln == nil {
-			continue
+		if ln != nil {
+			addrs = append(addrs, ln.Addr().String())
 		}
-		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+	}
+	if g.orch != nil && g.orch.Addr() != "" {
+		addrs = append(addrs, g.orch.Addr())
+	}
+	for _, a := range addrs {
+		if ap, err := netip.ParseAddrPort(a); err == nil {
 			out = append(out, listener{addr: ap.Addr().Unmap(), port: ap.Port()})
 		}
 	}

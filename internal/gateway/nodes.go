@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -203,8 +204,8 @@ func (g *Gateway) chain(name string) *fleet.Chain {
 // NodeView is a node's live state for the admin API.
 type NodeView struct {
 	Name         string   `json:"name"`
-	URL          string   `json:"url"` // credentials redacted
-	Source       string   `json:"source"`
+	URL          string   `json:"url"`    // credentials redacted
+	Source       string   `json:"source"` // config, runtime (admin API) or orchestrator
 	Groups       []string `json:"groups"`
 	State        string   `json:"state"`
 	Head         uint64   `json:"head"`
@@ -231,10 +232,10 @@ func (g *Gateway) View() any { return g.ChainViews() }
 // ChainViews lists every chain and node with live state.
 func (g *Gateway) ChainViews() []ChainView {
 	g.mu.Lock()
-	runtime := map[string]bool{}
+	runtime := map[string]string{} // chain/name → source of a node an entry added
 	for _, e := range g.entries {
 		if e.URL != "" {
-			runtime[e.Chain+"/"+e.Name] = true
+			runtime[e.Chain+"/"+e.Name] = cmp.Or(e.Source, "runtime")
 		}
 	}
 	g.mu.Unlock()
@@ -242,10 +243,7 @@ func (g *Gateway) ChainViews() []ChainView {
 	for _, c := range g.Chains() {
 		cv := ChainView{Name: c.Name, ChainID: c.ID(), BestHead: c.BestHead(), Nodes: []NodeView{}}
 		for _, n := range c.Nodes() {
-			src := "config"
-			if runtime[c.Name+"/"+n.Name()] {
-				src = "runtime"
-			}
+			src := cmp.Or(runtime[c.Name+"/"+n.Name()], "config")
 			cv.Nodes = append(cv.Nodes, NodeView{
 				Name: n.Name(), URL: redact(n.Spec().URL), Source: src, Groups: c.GroupsOf(n.Name()),
 				State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),

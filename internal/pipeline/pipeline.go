@@ -27,6 +27,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/route"
+	"github.com/rpcgate/rpcgate/internal/session"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/rpcgate/rpcgate/internal/tenant"
 )
@@ -42,6 +43,8 @@ type Options struct {
 	// Metrics holds the request counters; the pipeline registers its own
 	// (rpcgate_rpc_errors_total) on Metrics.Registry.
 	Metrics *telemetry.Metrics
+	// Sessions narrows each client's nodes (sessions.go); nil is off.
+	Sessions *session.Sessions
 }
 
 // Pipeline runs requests. It is safe for concurrent use.
@@ -51,11 +54,12 @@ type Pipeline struct {
 	tenancy   *Tenancy
 	metrics   *telemetry.Metrics
 	rpcErrors *prometheus.CounterVec // chain, group, method, class
+	sessions  *session.Sessions
 }
 
 // New returns a pipeline and registers its collectors.
 func New(o Options) *Pipeline {
-	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics,
+	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, sessions: o.Sessions,
 		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_rpc_errors_total",
 			Help: "Calls a node answered with a JSON-RPC error object (also counted as outcome=\"rpc_error\" in rpcgate_requests_total), " +
 				"by chain, group, method and error class (execution, invalid_params, method_not_found, not_yet, capacity, server, other)."},
@@ -84,6 +88,8 @@ type Target struct {
 type Caller struct {
 	Chain *fleet.Chain
 	ID    tenant.Identity
+	// Session is the caller's session key; "" when sessions are off.
+	Session string
 }
 
 // Open resolves t's chain and caller and records them in rec. When it
@@ -98,7 +104,7 @@ func (p *Pipeline) Open(t Target, rec *relay.Record) (Caller, Output, bool) {
 	}
 	rec.Chain = chain.Name
 	id, out, ok := p.tenancy.identify(t.Creds, chain.Name, chain.KeysMode(), strings.TrimSuffix(rest, "/"), rec)
-	return Caller{Chain: chain, ID: id}, out, ok
+	return Caller{Chain: chain, ID: id, Session: p.sessionKey(t.Creds, id)}, out, ok
 }
 
 // Input is one decoded request: a single call or a batch.
@@ -181,7 +187,8 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, req.ID, rec); !ok {
 		return out
 	}
-	ans := p.exec.Single(ctx, c, g, classOf(id), req, body, rec)
+	ans := p.exec.Single(ctx, c, p.sessionGroup(caller, g, req), classOf(id), req, body, rec)
+	p.sessionWrote(caller, req, &ans)
 	p.tenancy.account(ctx, id, req.Method, cost)
 	if ans.Err != nil {
 		ans.Release()

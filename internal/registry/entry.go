@@ -32,12 +32,20 @@ type Entry struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Queue and MaxRequestBytes: 0 (absent in entries written before
 	// they existed) is nodespec's default.
-	Queue           int       `json:"queue,omitempty"`
-	MaxRequestBytes int64     `json:"max_request_bytes,omitempty"`
-	Removed         bool      `json:"removed,omitempty"` // tombstone: hides a node the config file defines
-	Parked          bool      `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
-	Updated         time.Time `json:"updated"`
+	Queue           int   `json:"queue,omitempty"`
+	MaxRequestBytes int64 `json:"max_request_bytes,omitempty"`
+	Removed         bool  `json:"removed,omitempty"` // tombstone: hides a node the config file defines
+	Parked          bool  `json:"parked,omitempty"`  // drained and parked: kept but takes no traffic
+	// Source says who made the entry: "" for the admin API (shown as
+	// "runtime"), SourceOrchestrator for a node that joined by itself.
+	// Merge ignores it; the orchestrator replaces and retires only its own.
+	Source  string    `json:"source,omitempty"`
+	Updated time.Time `json:"updated"`
 }
+
+// SourceOrchestrator marks an entry made by the orchestrator (a node that
+// joined through `rpcgate agent` or ethstats).
+const SourceOrchestrator = "orchestrator"
 
 // ErrInvalidEntry is wrapped by every error Entry.Validate returns.
 var ErrInvalidEntry = errors.New("invalid registry entry")

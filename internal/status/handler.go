@@ -54,6 +54,8 @@ type Handler struct {
 	Now func() time.Time
 	// Log receives history failures (nil: discarded).
 	Log *slog.Logger
+	// Reports gives what a node reported about itself (nil: nothing).
+	Reports func(chain, node string) (NodeReport, bool)
 
 	mu       sync.Mutex // serialises computing the JSON; guards the cache
 	cached   []byte
@@ -237,6 +239,11 @@ type nodeJSON struct {
 	// the history has nothing on the node in it.
 	Uptime24h *float64 `json:"uptime_24h"`
 	Uptime7d  *float64 `json:"uptime_7d"`
+	// Client, Peers and Pending are what the node reported about itself
+	// (ethstats or its agent); absent or null when it reports nothing.
+	Client  string `json:"client,omitempty"`
+	Peers   *int   `json:"peers"`
+	Pending *int   `json:"pending"`
 }
 
 func (h *Handler) build(now time.Time) pageJSON {
@@ -267,6 +274,11 @@ func (h *Handler) build(now time.Time) pageJSON {
 				P50Ms: millis(nv.LatencyP50), P99Ms: millis(nv.LatencyP99), InFlight: nv.InFlight, ErrorRate: nv.ErrorRate}
 			if n.State == "" {
 				n.State = StateUnknown
+			}
+			if h.Reports != nil {
+				if r, ok := h.Reports(cv.Name, nv.Name); ok {
+					n.Client, n.Peers, n.Pending = r.Client, r.Peers, r.Pending
+				}
 			}
 			if events != nil {
 				n.Uptime24h = percent(registry.Uptime(events, nv.Name, now.Add(-24*time.Hour), now))

@@ -37,6 +37,13 @@ type NodeView struct {
 	ErrorRate              float64 // failed ÷ all upstream calls, 0..1
 }
 
+// NodeReport is what a node says about itself (ethstats, or its agent):
+// client and version, peers, pending transactions. A nil count is unknown.
+type NodeReport struct {
+	Client         string
+	Peers, Pending *int
+}
+
 // ChainView is the public picture of one chain.
 type ChainView struct {
 	Name     string

@@ -59,6 +59,7 @@ type Anvil struct {
 
 	bin     string
 	chainID int // 0: the fleet's chainID
+	genesis int // 0: genesisTime (another value gives another genesis block)
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
@@ -139,11 +140,15 @@ func (a *Anvil) launch(port int) error {
 	if a.chainID != 0 {
 		id = a.chainID
 	}
+	ts := genesisTime
+	if a.genesis != 0 {
+		ts = a.genesis
+	}
 	cmd := exec.Command(a.bin,
 		"--host", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--chain-id", strconv.Itoa(id),
-		"--timestamp", strconv.Itoa(genesisTime),
+		"--timestamp", strconv.Itoa(ts),
 		"--mnemonic", testMnemonic,
 		"--no-mining",
 		"--quiet",

@@ -61,12 +61,15 @@
       el("td", null, [ms(n.latency_p50_ms)]),
       el("td", null, [ms(n.latency_p99_ms)]),
       el("td", null, [pct(n.uptime_24h)]),
-      el("td", null, [pct(n.uptime_7d)])
+      el("td", null, [pct(n.uptime_7d)]),
+      el("td", { "class": "client" }, [n.client || "–"]),
+      el("td", null, [num(n.peers)]),
+      el("td", null, [num(n.pending)])
     ]);
   }
 
   function nodeTable(c) {
-    var heads = ["Node", "State", "Head", "Lag (blocks)", "Latency p50", "Latency p99", "Uptime 24 h", "Uptime 7 d"];
+    var heads = ["Node", "State", "Head", "Lag (blocks)", "Latency p50", "Latency p99", "Uptime 24 h", "Uptime 7 d", "Client", "Peers", "Pending"];
     return el("div", { "class": "table-wrap" }, [
       el("table", null, [
         el("caption", null, ["Nodes of " + c.name]),
