@@ -38,7 +38,7 @@ func TestDecodeProblems(t *testing.T) {
 		{
 			name: "yaml:\"-\" field is not a key",
 			data: withChain(`file: x.yaml`),
-			want: []wantProblem{{line: 9, msg: []string{`"file"`}, hint: []string{"valid keys: admin, chains, keys, limits, listen, plans, registry, shutdown_timeout, tenancy"}}},
+			want: []wantProblem{{line: 9, msg: []string{`"file"`}, hint: []string{"valid keys: admin, chains, keys, limits, listen, plans, registry, shutdown_timeout, summaries, tenancy"}}},
 		},
 		{
 			name: "word where a number goes",

@@ -42,6 +42,10 @@ type Config struct {
 	// At least one chain is required.
 	Chains map[string]*Chain `yaml:"chains"`
 
+	// Summaries streams a compact record of every relay (or a sample) to
+	// NATS JetStream, Kafka or a file. Default: off (no sinks).
+	Summaries Summaries `yaml:"summaries"`
+
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
 }

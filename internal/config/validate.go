@@ -49,6 +49,7 @@ func validate(cfg *Config, src *source) Problems {
 	}
 	v.keys(cfg.Keys, slices.Sorted(maps.Keys(cfg.Plans)))
 	v.tenancy(cfg.Tenancy, cfg.Registry.Redis != "")
+	v.summaries(cfg.Summaries, chainNames)
 	return v.ps
 }
 

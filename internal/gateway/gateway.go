@@ -25,6 +25,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/registry"
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/status"
+	"github.com/rpcgate/rpcgate/internal/summary"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/valyala/fasthttp"
 )
@@ -45,6 +46,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	events  chan registry.Event
 	tenants *tenancy
+	sum     *summary.Stream // nil when summaries are off
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -79,12 +81,25 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
-	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
+	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
-		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
+		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx}
+	if cfg.Summaries.Enabled() {
+		g.sum, err = summary.New(summary.Options{Config: cfg.Summaries, Log: log, Registry: m.Registry})
+		if err != nil {
+			store.Close()
+			g.tenants.close()
+			return nil, err
+		}
+		fo.Summaries = g.sum
+	}
+	g.public = frontend.New(fo)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
+		if g.sum != nil {
+			g.sum.Close(context.Background())
+		}
 		return nil, err
 	}
 	m.Registry.MustRegister(fleet.NewCollector(g.Chains))
@@ -204,6 +219,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 	for _, c := range g.Chains() {
 		c.Start(g.ctx)
 	}
+	if g.sum != nil {
+		g.sum.Start()
+	}
 	g.servePublic()
 	if g.adminLn != nil {
 		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
@@ -321,6 +339,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	for _, s := range g.servers {
 		s.Close()
+	}
+	if g.sum != nil {
+		// Queued summaries go to the broker within what is left of the
+		// deadline, the rest to the disk buffer.
+		if err := g.sum.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("summaries: %w", err))
+		}
 	}
 	g.cancel()
 	g.wg.Wait()
