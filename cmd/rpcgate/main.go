@@ -20,6 +20,7 @@ var commands = []command{
 	{"serve", "run the gateway: serve --config FILE", runServe},
 	{"validate", "check a config file and print every problem: validate --config FILE", runValidate},
 	{"demo", "run the gateway in front of an embedded simulated fleet", runDemo},
+	{"summaries", "report relays per node and method: summaries --file F | --nats URL --stream S | --kafka B --topic T [--json]", runSummaries},
 	{"version", "print the version", runVersion},
 }
 
