@@ -86,6 +86,11 @@ type SummarySink struct {
 	RotateBytes int64 `yaml:"rotate_bytes"`
 	// Keep is how many rotated files are kept (file type). Default: 5.
 	Keep int `yaml:"keep"`
+	// Acks is how JetStream acknowledgements are asked for (nats type):
+	// "batch" asks for one on the last message of each batch (JetStream
+	// stores a connection's messages in order, so it covers the batch);
+	// "each" asks for one per message, all awaited. Default: batch.
+	Acks string `yaml:"acks"`
 	// AckTimeout is how long a batch waits for the broker's
 	// acknowledgements before it goes to the disk buffer. Default: 5s.
 	AckTimeout Duration `yaml:"ack_timeout"`
@@ -107,6 +112,12 @@ const (
 	DefaultSummaryRotateBytes  = 100 << 20
 	DefaultSummaryKeep         = 5
 	DefaultSummaryAckTimeout   = 5 * time.Second
+)
+
+// Values of SummarySink.Acks.
+const (
+	AcksBatch = "batch"
+	AcksEach  = "each"
 )
 
 // Values of SummarySink.Type.
@@ -152,6 +163,7 @@ func (s *Summaries) applyDefaults() {
 			setDefault(&k.Stream, DefaultSummaryStream)
 			setDefault(&k.Subject, DefaultSummarySubject)
 			setDefault(&k.MaxAge, Duration(DefaultSummaryMaxAge))
+			setDefault(&k.Acks, AcksBatch)
 		case SinkKafka:
 			setDefault(&k.Topic, DefaultSummaryTopic)
 		case SinkFile:
@@ -217,6 +229,7 @@ func (v *checker) summaries(s Summaries, chains []string) {
 			if !subjectOK(k.Subject) {
 				v.at(p+".subject", fmt.Sprintf("subject %q is not a NATS subject prefix", k.Subject), `write subject: "rpcgate.relays" (no spaces, * or >)`)
 			}
+			v.oneOf(p+".acks", "summaries sink", k.Acks, []string{AcksBatch, AcksEach})
 			if strings.ContainsAny(k.Stream, " .*>/\\") {
 				v.at(p+".stream", fmt.Sprintf("stream %q is not a JetStream stream name", k.Stream), "use letters, digits, - and _")
 			}

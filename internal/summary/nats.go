@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,6 +25,9 @@ type NATS struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	ensured bool
+	// failed counts asynchronous publish errors (the error handler runs
+	// on the client's goroutine); a batch failed when it moved.
+	failed atomic.Int64
 }
 
 var _ Sink = (*NATS)(nil)
@@ -45,12 +49,24 @@ func NewNATS(c *config.SummarySink, log *slog.Logger) (*NATS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats connect: %w", err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(c.AckTimeout.D()))
+	n := &NATS{nc: nc, cfg: *c, log: log}
+	// No per-message ack timer: the worker bounds the wait for a batch,
+	// and the client fails pending acks itself on a reconnect.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+			n.failed.Add(1)
+			if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+				n.mu.Lock()
+				n.ensured = false // the stream may have been deleted: check it again
+				n.mu.Unlock()
+			}
+		}))
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	return &NATS{nc: nc, js: js, cfg: *c, log: log}, nil
+	n.js = js
+	return n, nil
 }
 
 // ensure creates the stream when it does not exist; an existing stream
@@ -109,37 +125,58 @@ func subjectToken(s string) string {
 	}, s)
 }
 
-// Publish sends msgs asynchronously and waits for every ack.
+// Publish sends msgs and returns once JetStream acknowledged them. With
+// acks "batch" (the default) every message but the last is published
+// without asking for an ack, and the last one with: JetStream handles a
+// connection's messages to a stream in order, so its ack means the
+// batch was received, and a dropped connection means no ack and a
+// re-send. With acks "each" every message is published asynchronously
+// with its own ack, all awaited. One sink is used by one worker, so the
+// outstanding publishes are this batch's.
 func (n *NATS) Publish(ctx context.Context, msgs []Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
 	if err := n.ensure(ctx); err != nil {
 		return err
 	}
-	futs := make([]jetstream.PubAckFuture, 0, len(msgs))
+	if n.cfg.Acks == config.AcksEach {
+		return n.publishEach(ctx, msgs)
+	}
+	last := len(msgs) - 1
+	for i := range msgs[:last] {
+		m := &msgs[i]
+		nm := &nats.Msg{Subject: Subject(n.cfg.Subject, m.Chain, m.Class), Data: m.Data,
+			Header: nats.Header{jetstream.MsgIDHeader: []string{m.ID}}}
+		if err := n.nc.PublishMsg(nm); err != nil {
+			return err
+		}
+	}
+	m := &msgs[last]
+	_, err := n.js.Publish(ctx, Subject(n.cfg.Subject, m.Chain, m.Class), m.Data, jetstream.WithMsgID(m.ID))
+	return err
+}
+
+func (n *NATS) publishEach(ctx context.Context, msgs []Msg) error {
+	failed := n.failed.Load()
 	for i := range msgs {
 		m := &msgs[i]
-		f, err := n.js.PublishAsync(Subject(n.cfg.Subject, m.Chain, m.Class), m.Data, jetstream.WithMsgID(m.ID))
-		if err != nil {
+		if _, err := n.js.PublishAsync(Subject(n.cfg.Subject, m.Chain, m.Class), m.Data, jetstream.WithMsgID(m.ID)); err != nil {
 			return err
 		}
-		futs = append(futs, f)
 	}
-	for _, f := range futs {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-				// The stream may have been deleted: check it again next time.
-				n.mu.Lock()
-				n.ensured = false
-				n.mu.Unlock()
-			}
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	select {
+	case <-n.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if n.failed.Load() != failed {
+		return errAcks
 	}
 	return nil
 }
+
+var errAcks = errors.New("JetStream did not acknowledge every message")
 
 // Close drains nothing (unacknowledged records are on disk or will be
 // re-sent) and closes the connection.

@@ -17,9 +17,13 @@ import (
 	"github.com/rpcgate/rpcgate/internal/relay"
 )
 
-func natsConfig(t *testing.T, url string, edit func(*config.Summaries)) config.Summaries {
+func natsConfig(t testing.TB, url string, edit func(*config.Summaries)) config.Summaries {
+	dir := ""
+	if t != nil {
+		dir = t.TempDir()
+	}
 	c := config.Summaries{Sinks: []*config.SummarySink{{Type: config.SinkNATS, URL: url, AckTimeout: config.Duration(time.Second)}},
-		Buffer: config.SummaryBuffer{Dir: t.TempDir()}}
+		Buffer: config.SummaryBuffer{Dir: dir}}
 	if edit != nil {
 		edit(&c)
 	}
@@ -54,8 +58,18 @@ func distinct(t *testing.T, recs [][]byte) map[string]Record {
 // each once, with the fields of the relay.
 func TestNATSCreatesStreamAndPublishes(t *testing.T) {
 	t.Parallel()
+	for _, acks := range []string{config.AcksBatch, config.AcksEach} {
+		t.Run(acks, func(t *testing.T) {
+			t.Parallel()
+			testNATSPublishes(t, acks)
+		})
+	}
+}
+
+func testNATSPublishes(t *testing.T, acks string) {
 	srv := natstest.Start(t)
-	s, err := New(Options{Config: natsConfig(t, srv.URL(), nil), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	cfg := natsConfig(t, srv.URL(), func(c *config.Summaries) { c.Sinks[0].Acks = acks; c.Batch = 7 })
+	s, err := New(Options{Config: cfg, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
