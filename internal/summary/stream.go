@@ -67,7 +67,8 @@ func New(o Options) (*Stream, error) {
 					o.Log.Info("relay summaries waiting in the disk buffer from an earlier run", "sink", sc.Name, "records", n)
 				}
 				s.workers = append(s.workers, &worker{name: sc.Name, sink: sink, q: make(chan *entry, c.Queue), spool: sp,
-					batch: c.Batch, ackTimeout: sc.AckTimeout.D(), m: s.m, log: o.Log, now: s.now})
+					batch: c.Batch, ackTimeout: sc.AckTimeout.D(), m: s.m, log: o.Log, now: s.now,
+					produced: s.m.Produced.WithLabelValues(sc.Name)})
 				continue
 			}
 			sink.Close()
