@@ -217,3 +217,60 @@ func TestCorruptedSegmentSkipsOnlyTheBadRecord(t *testing.T) {
 		t.Errorf("no warning logged:\n%s", logs.String())
 	}
 }
+
+// Close (SIGTERM) sends what is queued before it returns.
+func TestCloseFlushesTheQueueToTheSink(t *testing.T) {
+	t.Parallel()
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "relays.jsonl")
+	s, err := New(Options{Config: fileConfig(dir, out), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	offerN(s, 0, 3000)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(lines(t, out)); n != 3000 {
+		t.Errorf("%d records in the file after Close, want 3000", n)
+	}
+}
+
+// failSink is a broker that is down.
+type failSink struct{}
+
+func (failSink) Publish(context.Context, []Msg) error { return fmt.Errorf("broker down") }
+func (failSink) Close() error                         { return nil }
+
+// Close with the broker down puts the queue on disk; a record offered
+// after Close goes to disk too; a new Stream finds them all.
+func TestCloseWithBrokerDownKeepsRecordsOnDisk(t *testing.T) {
+	t.Parallel()
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "relays.jsonl")
+	cfg := fileConfig(dir, out)
+	s, err := New(Options{Config: cfg, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Sinks: []Sink{failSink{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	offerN(s, 0, 500)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	offerN(s, 500, 501)
+	s2, err := New(Options{Config: cfg, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s2.workers[0].spool.pending(); n != 501 {
+		t.Fatalf("%d records on disk after Close, want 501", n)
+	}
+	s2.Start()
+	waitFor(t, "501 records in the file", func() bool { return len(lines(t, out)) >= 501 })
+	if err := s2.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(lines(t, out)); n != 501 {
+		t.Errorf("%d records in the file, want 501", n)
+	}
+}

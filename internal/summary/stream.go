@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,9 @@ type Stream struct {
 	mu     sync.Mutex
 	wg     sync.WaitGroup
 	closed bool
+	// stopped is set when Close begins: a request still finishing after
+	// that (past the shutdown deadline) goes straight to disk.
+	stopped atomic.Bool
 }
 
 // Options build a Stream. Sinks, when set, replace the sinks the config
@@ -123,6 +127,13 @@ func (s *Stream) Offer(r *relay.Record) {
 		return
 	}
 	e := newEntry(s.ids.New(r.Start), r)
+	if s.stopped.Load() {
+		for _, w := range s.workers {
+			w.produced.Inc()
+			w.spill([]Msg{encode(e)})
+		}
+		return
+	}
 	for _, w := range s.workers {
 		w.offer(e)
 	}
@@ -139,10 +150,14 @@ func (s *Stream) Close(ctx context.Context) error {
 	}
 	s.closed, s.flush = true, ctx
 	s.mu.Unlock()
+	s.stopped.Store(true)
 	if s.cancel != nil {
 		s.cancel()
 	}
 	s.wg.Wait()
+	for _, w := range s.workers { // offered while the workers were stopping
+		w.queueToDisk()
+	}
 	return s.closeAll()
 }
 
