@@ -187,8 +187,15 @@ func NATSSource(url, stream string, since time.Time, idle time.Duration) Source 
 			return fmt.Errorf("stream %s: %w", stream, err)
 		}
 		for ctx.Err() == nil {
-			batch, err := cons.Fetch(512, jetstream.FetchMaxWait(idle), jetstream.FetchContext(ctx))
+			fctx, cancel := context.WithTimeout(ctx, idle)
+			var batch jetstream.MessageBatch
+			if follow {
+				batch, err = cons.Fetch(512, jetstream.FetchContext(fctx))
+			} else {
+				batch, err = cons.FetchNoWait(512) // what is there now; the stream is read to its end
+			}
 			if err != nil {
+				cancel()
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -202,7 +209,8 @@ func NATSSource(url, stream string, since time.Time, idle time.Duration) Source 
 					caughtUp = true
 				}
 			}
-			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			cancel()
+			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 				return err
 			}
 			if !follow && (caughtUp || got == 0) {

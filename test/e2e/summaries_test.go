@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +158,48 @@ func TestSummariesNATSDelivery(t *testing.T) {
 	}
 	if acked, _ := g.Metric(t, "rpcgate_summaries_acked_total", map[string]string{"sink": "nats"}); acked < 1000 {
 		t.Errorf("acked metric %v, want ≥ 1000", acked)
+	}
+	// The operator command reads the same stream: every relay (the 1,000
+	// and the harness's readiness calls), one row per node whose relays
+	// are its attempts.
+	rep := summariesCommand(t, "--nats", srv.URL(), "--stream", summaryStream, "--json")
+	checkReport(t, rep, ps, attempts)
+}
+
+// summariesCommand runs `rpcgate summaries args...` and decodes its JSON.
+func summariesCommand(t *testing.T, args ...string) summary.Report {
+	t.Helper()
+	out, err := exec.Command(gatewayBin, append([]string{"summaries"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("rpcgate summaries %v: %v\n%s", args, err, out)
+	}
+	var rep summary.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("rpcgate summaries printed %s: %v", out, err)
+	}
+	return rep
+}
+
+// checkReport: the report counts at least the test's relays, and each
+// node has at least the attempts the test's records show for it.
+func checkReport(t *testing.T, rep summary.Report, ps map[string]*Proxy, attempts map[string]int) {
+	t.Helper()
+	if rep.Relays < 1000 || len(rep.Nodes) != len(ps) {
+		t.Fatalf("report: %d relays, %d nodes: %+v", rep.Relays, len(rep.Nodes), rep)
+	}
+	for _, n := range rep.Nodes {
+		if n.Chain != "eth" || n.Relays < attempts[n.Name] || n.Errors != 0 || n.P99MS < n.P50MS {
+			t.Errorf("node row %+v (test's attempts on it: %d)", n, attempts[n.Name])
+		}
+	}
+	found := false
+	for _, m := range rep.Methods {
+		if m.Name == "eth_getBalance" {
+			found = m.Count >= 1000 && m.Errors == 0
+		}
+	}
+	if !found {
+		t.Errorf("no eth_getBalance row with 1000 calls: %+v", rep.Methods)
 	}
 }
 
@@ -339,6 +383,17 @@ func TestSummariesKafkaDeliveryAndRestart(t *testing.T) {
 		t.Fatalf("%d distinct ids, want 2000", len(byID))
 	}
 	t.Logf("duplicates delivered: %d", dups)
+	attempts := map[string]int{}
+	for _, r := range byID {
+		for _, a := range r.Attempts {
+			attempts[a.Node]++
+		}
+	}
+	rep := summariesCommand(t, "--kafka", k.addr(), "--topic", "relays", "--json")
+	checkReport(t, rep, ps, attempts)
+	if rep.Relays < 2000 {
+		t.Errorf("report counts %d relays, want at least 2000", rep.Relays)
+	}
 	// Records are keyed by chain.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr()), kgo.ConsumeTopics("relays"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
