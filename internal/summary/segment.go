@@ -122,6 +122,7 @@ type spool struct {
 	maxBytes int64
 	segBytes int64
 
+	rmu     sync.Mutex // the reader (the sink's worker): cache; taken before mu
 	mu      sync.Mutex
 	segs    []uint64 // existing segments, oldest first
 	w       *os.File // the segment being written (segs' last), nil until needed
@@ -130,7 +131,8 @@ type spool struct {
 	bytes   int64 // sum of segment sizes
 	records int64 // frames after the cursor (valid or not)
 	cursor  pos   // committed read position
-	// read cache: the segment at cache.seq, read up to len(cache.data)
+	// read cache (under rmu): the segment at cache.seq, read up to
+	// len(cache.data)
 	cache struct {
 		seq      uint64
 		data     []byte
@@ -272,31 +274,43 @@ func (s *spool) size() (bytes, records int64) {
 // them and the number of frames consumed (including bad ones). It does
 // not move the cursor: commit does, once the batch is acknowledged.
 func (s *spool) read(max int) (out [][]byte, next pos, frames int, err error) {
+	// Files are read under rmu only, so an append on a request goroutine
+	// (queue full) never waits for a segment being read.
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.cursor
+	segs, p, wseq, writing := slices.Clone(s.segs), s.cursor, s.wseq, s.w != nil
+	s.mu.Unlock()
+	corrupt := 0
+	defer func() {
+		if corrupt > 0 {
+			s.mu.Lock()
+			s.corrupt += int64(corrupt)
+			s.mu.Unlock()
+		}
+	}()
 	for len(out) < max {
-		i := slices.Index(s.segs, p.seq)
+		i := slices.Index(segs, p.seq)
 		if i < 0 {
 			break
 		}
-		data, err := s.segment(p.seq)
+		data, err := s.segment(p.seq, wseq, writing)
 		if err != nil {
 			return out, p, frames, err
 		}
 		if p.off >= len(data) {
-			if i == len(s.segs)-1 {
+			if i == len(segs)-1 {
 				break // the end of what is written
 			}
-			p = pos{seq: s.segs[i+1]}
+			p = pos{seq: segs[i+1]}
 			continue
 		}
 		payload, nxt, ok, short := frameAt(data, p.off)
 		if !ok {
-			if short && p.seq == s.wseq && s.w != nil {
-				break // the writer is mid-frame (cannot happen under mu; kept for safety)
+			if short && p.seq == wseq && writing {
+				break // the writer is mid-frame: read it next time
 			}
-			s.corrupt++
+			corrupt++
 			p.off = resync(data, p.off)
 			frames++
 			continue
@@ -309,15 +323,15 @@ func (s *spool) read(max int) (out [][]byte, next pos, frames int, err error) {
 }
 
 // segment returns the bytes of segment seq read so far, reading more of
-// the segment being written. s.mu is held.
-func (s *spool) segment(seq uint64) ([]byte, error) {
+// it while it is the one being written (wseq, writing). s.rmu is held.
+func (s *spool) segment(seq, wseq uint64, writing bool) ([]byte, error) {
 	if s.cache.seq != seq {
 		s.cache.seq, s.cache.data, s.cache.complete = seq, nil, false
 	}
 	if s.cache.complete {
 		return s.cache.data, nil
 	}
-	complete := seq != s.wseq || s.w == nil
+	complete := seq != wseq || !writing
 	f, err := os.Open(s.segPath(seq))
 	if err != nil {
 		return nil, err
@@ -343,6 +357,8 @@ func (s *spool) segment(seq uint64) ([]byte, error) {
 // commit moves the cursor to p after frames records were acknowledged,
 // deletes segments wholly behind it and persists it.
 func (s *spool) commit(p pos, frames int) error {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cursor = p
@@ -352,7 +368,7 @@ func (s *spool) commit(p pos, frames int) error {
 	}
 	// Everything read: start afresh, so the disk is given back.
 	if s.records == 0 && len(s.segs) == 1 && s.segs[0] == p.seq {
-		if data, _ := s.segment(p.seq); p.off >= len(data) {
+		if data, _ := s.segment(p.seq, s.wseq, s.w != nil); p.off >= len(data) {
 			if s.w != nil {
 				s.w.Close()
 				s.w = nil
@@ -370,7 +386,7 @@ func (s *spool) commit(p pos, frames int) error {
 	return os.Rename(tmp, filepath.Join(s.dir, "cursor"))
 }
 
-// drop deletes the oldest segment seq. s.mu is held.
+// drop deletes the oldest segment seq. s.rmu and s.mu are held.
 func (s *spool) drop(seq uint64) {
 	if fi, err := os.Stat(s.segPath(seq)); err == nil {
 		s.bytes -= fi.Size()
