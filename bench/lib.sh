@@ -224,6 +224,47 @@ YAML
 	log "rpcgate-tenancy pid $tenancy_pid on 127.0.0.1:$tenancy_port (admin 127.0.0.1:$tenancy_admin_port)"
 }
 
+# start_rpcgate_summaries PORT ADMIN_PORT NATS_PORT: the "rpcgate-summaries"
+# target, rpcgate as the "rpcgate" target plus the relay summary stream with
+# a JetStream sink and sample 1.0 (every request), to a private nats-server
+# (-js, its own port and store under $tmp; the machine's NATS is untouched).
+# Sets summaries_pid, nats_pid.
+start_rpcgate_summaries() {
+	local port=$1 admin=$2 nport=$3
+	nats-server -a 127.0.0.1 -p "$nport" -js -sd "$tmp/nats-store" >"$tmp/nats.log" 2>&1 &
+	nats_pid=$!
+	pids+=("$nats_pid")
+	local i
+	for ((i = 0; i < 50; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$nport") 2>/dev/null && break
+		sleep 0.1
+	done
+	{
+		cat <<YAML
+listen: 127.0.0.1:$port
+admin: {listen: 127.0.0.1:$admin, token: bench}
+summaries:
+  sample: 1.0
+  buffer: {dir: "$tmp/summaries-buffer"}
+  sinks:
+    - {type: nats, url: "nats://127.0.0.1:$nport", stream: RPCGATE_BENCH, subject: rpcgate.bench}
+YAML
+		rpcgate_chain_yaml ""
+	} >"$tmp/rpcgate-summaries.yaml"
+	run_rpcgate rpcgate-summaries "$tmp/rpcgate-summaries.yaml" "http://127.0.0.1:$port/eth"
+	summaries_pid=$started_pid
+	log "rpcgate-summaries pid $summaries_pid on 127.0.0.1:$port (admin 127.0.0.1:$admin), nats-server pid $nats_pid on 127.0.0.1:$nport"
+}
+
+# summaries_report: what the summary stream did over the run (from the
+# gateway's metrics): records produced, acknowledged, dropped, on disk.
+summaries_report() {
+	local m
+	m=$(curl -s -H "Authorization: Bearer bench" "http://127.0.0.1:$p_summaries_admin/metrics" | grep '^rpcgate_summaries_') || true
+	log "rpcgate-summaries stream:"
+	printf '%s\n' "$m" | sed 's/^/    /' >&2
+}
+
 # write_lua METHOD FILE [KEY]: a wrk script POSTing METHOD's body (with
 # X-Api-Key: KEY when KEY is given); done() prints one parseable line:
 # WRKRESULT requests= duration_us= rps= p50_us= p99_us= errors=

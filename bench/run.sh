@@ -13,12 +13,20 @@
 #      WARMUP (1s, per target and method, not recorded; 0 to skip)
 #      OUT (bench/results/latest.json) KEEP_TMP (keep temp dir with logs)
 #      RPCGATE_BIN (use this rpcgate binary instead of building ./cmd/rpcgate)
+#      SUMMARIES (nats: add the target rpcgate-summaries, rpcgate with the relay
+#      summary stream on, JetStream sink, sample 1.0, to a private nats-server)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 METHODS=${METHODS:-"eth_chainId eth_getBlockByNumber"}
 TARGETS=${TARGETS:-"direct nginx rpcgate rpcgate-tenancy"}
+SUMMARIES=${SUMMARIES:-}
+case $SUMMARIES in
+"") ;;
+nats) [[ " $TARGETS " == *" rpcgate-summaries "* ]] || TARGETS="$TARGETS rpcgate-summaries" ;;
+*) echo "SUMMARIES must be empty or nats, got '$SUMMARIES'" >&2 && exit 2 ;;
+esac
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-1s}
@@ -28,8 +36,8 @@ OUT=${OUT:-$bench_root/bench/results/latest.json}
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for t in $TARGETS; do
-	case $t in direct | nginx | rpcgate | rpcgate-tenancy) ;;
-	*) die "unknown target '$t' (want direct, nginx, rpcgate, rpcgate-tenancy)" ;;
+	case $t in direct | nginx | rpcgate | rpcgate-tenancy | rpcgate-summaries) ;;
+	*) die "unknown target '$t' (want direct, nginx, rpcgate, rpcgate-tenancy, rpcgate-summaries)" ;;
 	esac
 done
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
@@ -38,19 +46,22 @@ need go "install Go"
 need wrk "apt-get install -y wrk"
 need curl "apt-get install -y curl"
 has_target nginx && need nginx "apt-get install -y nginx-light"
+has_target rpcgate-summaries && need nats-server "apt-get install -y nats-server"
 clk_tck=$(getconf CLK_TCK)
 
 build_backend
-if has_target rpcgate || has_target rpcgate-tenancy; then build_rpcgate; fi
+if has_target rpcgate || has_target rpcgate-tenancy || has_target rpcgate-summaries; then build_rpcgate; fi
 go build -C "$bench_root" -o "$tmp/report" ./bench/report || die "building bench/report failed"
 
-ports=($(free_ports 6)) || die "picking free ports failed"
+ports=($(free_ports 9)) || die "picking free ports failed"
 p_backend=${ports[0]} p_nginx=${ports[1]} p_rpcgate=${ports[2]} p_admin=${ports[3]}
 p_tenancy=${ports[4]} p_tenancy_admin=${ports[5]}
+p_summaries=${ports[6]} p_summaries_admin=${ports[7]} p_nats=${ports[8]}
 start_backend "$p_backend"
 has_target nginx && start_nginx "$p_nginx"
 has_target rpcgate && start_rpcgate "$p_rpcgate" "$p_admin"
 has_target rpcgate-tenancy && start_rpcgate_tenancy "$p_tenancy" "$p_tenancy_admin"
+has_target rpcgate-summaries && start_rpcgate_summaries "$p_summaries" "$p_summaries_admin" "$p_nats"
 
 url_of() {
 	case $1 in
@@ -58,6 +69,7 @@ url_of() {
 	nginx) echo "http://127.0.0.1:$p_nginx/" ;;
 	rpcgate) echo "http://127.0.0.1:$p_rpcgate/eth" ;;
 	rpcgate-tenancy) echo "http://127.0.0.1:$p_tenancy/eth" ;;
+	rpcgate-summaries) echo "http://127.0.0.1:$p_summaries/eth" ;;
 	esac
 }
 # Processes whose CPU is charged to a target (direct: the backend itself).
@@ -67,6 +79,7 @@ pids_of() {
 	nginx) echo "$nginx_pids" ;;
 	rpcgate) echo "$rpcgate_pid" ;;
 	rpcgate-tenancy) echo "$tenancy_pid" ;;
+	rpcgate-summaries) echo "$summaries_pid" ;;
 	esac
 }
 # The wrk script of target $1 for method $2: only rpcgate-tenancy's sends the
@@ -132,6 +145,10 @@ mkdir -p "$(dirname "$OUT")"
 	-meta "go=$(go env GOVERSION)" -meta "nginx=$(nginx -v 2>&1 | sed 's/.*: //' || true)" \
 	-meta "wrk=$(wrk -v 2>&1 | awk 'NR==1 {print $2}')" \
 	-meta "loadavg_before=$load_before" -meta "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)" \
+	-meta "summaries=${SUMMARIES:-off}" \
 	-meta "commit=$(git -C "$bench_root" rev-parse --short HEAD 2>/dev/null || echo none)" \
 	-meta "cpu_note=CPU µs/req is utime+stime of the process under test (direct: backend; nginx: master+workers; rpcgate, rpcgate-tenancy: gateway) / requests"
 cp "$raw" "$(dirname "$OUT")/latest.tsv"
+if has_target rpcgate-summaries; then
+	summaries_report
+fi

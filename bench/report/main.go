@@ -180,13 +180,15 @@ func main() {
 		ratio("cpu_rpcgate_over_nginx", "rpcgate", "nginx", cpu)
 		ratio("rps_tenancy_over_core", "rpcgate-tenancy", "rpcgate", rps)
 		ratio("cpu_tenancy_over_core", "rpcgate-tenancy", "rpcgate", cpu)
+		ratio("rps_summaries_over_core", "rpcgate-summaries", "rpcgate", rps)
+		ratio("cpu_summaries_over_core", "rpcgate-summaries", "rpcgate", cpu)
 	}
 
 	// Tables.
 	for _, mn := range methodOrder {
 		m := res.Methods[mn]
 		fmt.Printf("\n== %s  (median of %d round(s); errors summed)\n", mn, len(anyTarget(m).Runs))
-		fmt.Printf("%-15s %11s %9s %9s %12s %8s\n", "target", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "errors")
+		fmt.Printf("%-17s %11s %9s %9s %12s %8s\n", "target", "req/s", "p50 µs", "p99 µs", "CPU µs/req", "errors")
 		for _, tn := range targetOrder {
 			t := m.Targets[tn]
 			if t == nil {
@@ -196,14 +198,17 @@ func main() {
 			if t.CPUusPerReq >= 0 {
 				cpu = fmt.Sprintf("%.1f", t.CPUusPerReq)
 			}
-			fmt.Printf("%-15s %11.0f %9.0f %9.0f %12s %8d\n", tn, t.RPS, t.P50us, t.P99us, cpu, t.Errors)
+			fmt.Printf("%-17s %11.0f %9.0f %9.0f %12s %8d\n", tn, t.RPS, t.P50us, t.P99us, cpu, t.Errors)
 		}
 		for _, k := range []string{"rps_nginx_over_direct", "rps_rpcgate_over_direct", "rps_rpcgate_over_nginx", "p99_rpcgate_over_nginx", "cpu_rpcgate_over_nginx",
-			"rps_tenancy_over_core", "cpu_tenancy_over_core"} {
+			"rps_tenancy_over_core", "cpu_tenancy_over_core", "rps_summaries_over_core", "cpu_summaries_over_core"} {
 			if v, ok := m.Ratios[k]; ok {
 				note := ""
-				if k == "cpu_tenancy_over_core" {
+				switch k {
+				case "cpu_tenancy_over_core":
 					note = "  (goal ≤ 1.10)"
+				case "cpu_summaries_over_core":
+					note = "  (goal ≤ 1.15)"
 				}
 				fmt.Printf("  %-26s %6.3f%s\n", k, v, note)
 			}

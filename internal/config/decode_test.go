@@ -38,7 +38,7 @@ func TestDecodeProblems(t *testing.T) {
 		{
 			name: "yaml:\"-\" field is not a key",
 			data: withChain(`file: x.yaml`),
-			want: []wantProblem{{line: 9, msg: []string{`"file"`}, hint: []string{"valid keys: admin, chains, keys, limits, listen, orchestrator, plans, registry, sessions, shutdown_timeout, snapshots, tenancy"}}},
+			want: []wantProblem{{line: 9, msg: []string{`"file"`}, hint: []string{"valid keys: admin, chains, keys, limits, listen, orchestrator, plans, registry, sessions, shutdown_timeout, snapshots, summaries, tenancy"}}},
 		},
 		{
 			name: "word where a number goes",

@@ -110,6 +110,7 @@ func (c *Config) ApplyDefaults() {
 		}
 	}
 	c.Tenancy.applyDefaults(c.Registry.Redis != "")
+	c.Summaries.applyDefaults()
 	for _, ch := range c.Chains {
 		if ch != nil {
 			ch.applyDefaults()

@@ -56,6 +56,9 @@ type Config struct {
 	// Sessions give each client a stable subset of a group's nodes and
 	// read-your-writes for pending state. Default: off.
 	Sessions Sessions `yaml:"sessions"`
+	// Summaries streams a compact record of every relay (or a sample) to
+	// NATS JetStream, Kafka or a file. Default: off (no sinks).
+	Summaries Summaries `yaml:"summaries"`
 
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`

@@ -58,6 +58,7 @@ func validate(cfg *Config, src *source) Problems {
 	v.tenancy(cfg.Tenancy, cfg.Registry.Redis != "")
 	v.orchestrator(cfg.Orchestrator, cfg.Chains)
 	v.sessions(cfg.Sessions)
+	v.summaries(cfg.Summaries, chainNames)
 	return v.ps
 }
 

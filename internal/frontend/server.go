@@ -41,7 +41,13 @@ type Server struct {
 	pages   fasthttp.RequestHandler // extra, adapted for the public listener
 	base    context.Context         // parent of the public listener's request contexts
 	admit   admission               // body bytes and connections held (limits.go)
+	sum     Summaries               // nil: summaries off
 }
+
+// Summaries receives every finished request's relay record (the relay
+// summary stream). Offer must copy what it keeps and must not block: the
+// record is reused as soon as it returns.
+type Summaries interface{ Offer(*relay.Record) }
 
 // Options are what a Server is built from. Everything but Pages and Base
 // is required.
@@ -63,6 +69,8 @@ type Options struct {
 	Pages http.Handler
 	// Sessions narrows each client's nodes (internal/session); nil is off.
 	Sessions *session.Sessions
+	// Summaries, when set, gets every request's relay record.
+	Summaries Summaries
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -71,7 +79,7 @@ type Options struct {
 
 // New returns a server.
 func New(o Options) *Server {
-	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base,
+	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries,
 		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions})}
 	if s.base == nil {
 		s.base = context.Background()
@@ -198,6 +206,9 @@ func (s *Server) finish(x exchange, rec *relay.Record) {
 	rec.Duration = d
 	if rec.Chain != "" && rec.Method != "" {
 		s.metrics.Duration.WithLabelValues(rec.Chain, rec.Method).Observe(d.Seconds())
+	}
+	if s.sum != nil {
+		s.sum.Offer(rec)
 	}
 	ctx := x.ctx()
 	h := s.log.Handler()

@@ -27,6 +27,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/session"
 	"github.com/rpcgate/rpcgate/internal/status"
+	"github.com/rpcgate/rpcgate/internal/summary"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/valyala/fasthttp"
 )
@@ -48,6 +49,7 @@ type Gateway struct {
 	events  chan registry.Event
 	tenants *tenancy
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
+	sum     *summary.Stream // nil when summaries are off
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -86,13 +88,26 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator"),
 			Registry: m.Registry})
 	}
-	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
+	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
 		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
-		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})})
+		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
+	if cfg.Summaries.Enabled() {
+		g.sum, err = summary.New(summary.Options{Config: cfg.Summaries, Log: log, Registry: m.Registry})
+		if err != nil {
+			store.Close()
+			g.tenants.close()
+			return nil, err
+		}
+		fo.Summaries = g.sum
+	}
+	g.public = frontend.New(fo)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
+		if g.sum != nil {
+			g.sum.Close(context.Background())
+		}
 		return nil, err
 	}
 	m.Registry.MustRegister(fleet.NewCollector(g.Chains))
@@ -222,6 +237,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if g.sum != nil {
+		g.sum.Start()
+	}
 	g.servePublic()
 	if g.adminLn != nil {
 		var extra []admin.Mount
@@ -348,6 +366,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	if g.orch != nil {
 		g.orch.Stop()
+	}
+	if g.sum != nil {
+		// Queued summaries go to the broker within what is left of the
+		// deadline, the rest to the disk buffer.
+		if err := g.sum.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("summaries: %w", err))
+		}
 	}
 	g.cancel()
 	// fasthttp's Shutdown closes only the listeners Serve has registered:
