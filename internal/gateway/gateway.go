@@ -49,7 +49,7 @@ type Gateway struct {
 	events  chan registry.Event
 	tenants *tenancy
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
-	sum     *summary.Stream // nil when summaries are off
+	sum     *summary.Stream            // nil when summaries are off
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
