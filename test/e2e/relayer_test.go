@@ -131,7 +131,11 @@ func TestRelayerLiarQuarantinedAndReturns(t *testing.T) {
 	}
 
 	// The lie undone: after the cool-off, shadow checks bring c back.
-	if _, err := f.Node("c").Call(context.Background(), "anvil_setBalance", liarAddress.Hex(), honest); err != nil {
+	var honestQty string
+	if err := json.Unmarshal([]byte(honest), &honestQty); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Node("c").Call(context.Background(), "anvil_setBalance", liarAddress.Hex(), honestQty); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "c back in service", func() (bool, string) {
@@ -209,7 +213,7 @@ func TestRelayerPinningNoFalseDisputes(t *testing.T) {
 		n, _ := g.AdminNodes(t)
 		return n["a"].Head == 5 && n["b"].Head == 5 && n["c"].Head == 3, fmt.Sprintf("%d %d %d", n["a"].Head, n["b"].Head, n["c"].Head)
 	})
-	reads := [][]byte{rpcBody("eth_getBlockByNumber", "latest", false), rpcBody("eth_getBalance", devAddress.Hex()),
+	reads := [][]byte{rpcBody("eth_getBlockByNumber", "latest", false), rpcBody("eth_getBalance", devAddress.Hex(), "finalized"),
 		rpcBody("eth_getBlockByNumber", "latest", true), rpcBody("eth_getBalance", devAddress.Hex(), "latest")}
 	want := make([]string, len(reads))
 	for i, b := range reads {
