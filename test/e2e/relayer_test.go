@@ -387,4 +387,3 @@ func frozenRun(t *testing.T, extra string) frozenStats {
 	st.n, st.p50, st.p99, st.max = len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	return st
 }
-
