@@ -93,7 +93,7 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 	s := e.Strategy
 	if s == nil {
 		s = FirstGood{}
-		if !write && !notify && !g.Hedge.Off {
+		if !write && !notify && !g.Hedge.Off && hedgeable(c, g) {
 			s = Hedge{Delay: g.HedgeDelay(req.Method), Max: g.Hedge.Max + 1}
 		}
 	}
@@ -244,4 +244,18 @@ func (s *single) blockNumber(n *node.Node, r jsonrpc.Response, resp *node.Respon
 // retryable reports node errors that another node may not have.
 func retryable(c evm.ErrorClass) bool {
 	return c == evm.ClassNotYet || c == evm.ClassCapacity || c == evm.ClassNodeFault
+}
+
+// hedgeable reports a group with a second selectable node to hedge to
+// (else the plain path, without goroutines, serves).
+func hedgeable(c *fleet.Chain, g *fleet.Group) bool {
+	n := 0
+	for _, x := range g.Nodes {
+		if c.Selectable(x) {
+			if n++; n == 2 {
+				return true
+			}
+		}
+	}
+	return g.Fallback != nil
 }

@@ -95,7 +95,8 @@ func (b *Book) Configure(s Settings) {
 // Entry is one node's reputation.
 type Entry struct {
 	phase atomic.Uint32
-	until atomic.Int64 // unix ns: end of the cool-off
+	until atomic.Int64  // unix ns: end of the cool-off
+	scale atomic.Uint64 // float64 bits of the selection factor, refreshed on each event
 
 	mu          sync.Mutex
 	score       float64
@@ -122,6 +123,7 @@ func (b *Book) Of(name string) *Entry {
 		m[k] = v
 	}
 	e := &Entry{score: neutral, at: b.now()}
+	e.scale.Store(math.Float64bits(neutral))
 	m[name] = e
 	b.nodes.Store(&m)
 	return e
@@ -141,12 +143,11 @@ func (b *Book) Phase(name string) Phase {
 // Serving reports whether name may take ordinary traffic.
 func (b *Book) Serving(name string) bool { return b.Phase(name) == Serving }
 
-// Scale is name's selection weight factor, from its score.
+// Scale is name's selection weight factor, from its score as of its
+// last event (one atomic load: it is read for every candidate of every
+// selection; a node that is selected at all keeps producing events).
 func (b *Book) Scale(name string) float64 {
-	e := b.Of(name)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return min(max(b.decayLocked(e), 0.1), 1.5)
+	return math.Float64frombits(b.Of(name).scale.Load())
 }
 
 func (b *Book) decayLocked(e *Entry) float64 {
@@ -156,6 +157,7 @@ func (b *Book) decayLocked(e *Entry) float64 {
 		e.score = neutral + (e.score-neutral)*f
 		e.at = now
 	}
+	e.scale.Store(math.Float64bits(min(max(e.score, 0.1), 1.5)))
 	return e.score
 }
 
@@ -163,6 +165,7 @@ func (b *Book) add(name string, d float64) {
 	e := b.Of(name)
 	e.mu.Lock()
 	e.score = min(max(b.decayLocked(e)+d, 0), ceiling)
+	e.scale.Store(math.Float64bits(min(max(e.score, 0.1), 1.5)))
 	e.mu.Unlock()
 }
 
@@ -176,7 +179,13 @@ func (b *Book) Agreed(name string) {
 }
 
 // Fast: name's answer was the one served (it won a hedge or a race).
-func (b *Book) Fast(name string) { b.add(name, fastGain) }
+// Only a node below neutral gains (the common case, a neutral node
+// serving, costs one atomic load).
+func (b *Book) Fast(name string) {
+	if b.Scale(name) < neutral {
+		b.add(name, fastGain)
+	}
+}
 
 // Failed: name answered with an infrastructure error (timeout: late).
 func (b *Book) Failed(name string, timeout bool) {
@@ -197,6 +206,7 @@ func (b *Book) LostDispute(name string) bool {
 	e.disputes++
 	cost := (neutral - threshold) / float64(s.QuarantineAfter) * 1.01
 	e.score = max(b.decayLocked(e)-cost, 0)
+	e.scale.Store(math.Float64bits(min(max(e.score, 0.1), 1.5)))
 	if e.score > threshold || Phase(e.phase.Load()) != Serving {
 		return false
 	}
@@ -234,6 +244,7 @@ func (b *Book) ShadowResult(name string, agreed bool) Phase {
 	e.shadowOK++
 	if e.shadowOK >= s.ShadowChecks {
 		e.score, e.at, e.shadowOK = neutral, b.now(), 0
+		e.scale.Store(math.Float64bits(neutral))
 		e.phase.Store(uint32(Serving))
 		return Serving
 	}
@@ -249,6 +260,7 @@ func (b *Book) Clear(name string) bool {
 	was := Phase(e.phase.Load()) != Serving
 	e.phase.Store(uint32(Serving))
 	e.score, e.at, e.shadowOK = neutral, b.now(), 0
+	e.scale.Store(math.Float64bits(neutral))
 	return was
 }
 
