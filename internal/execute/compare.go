@@ -353,15 +353,16 @@ func (r *round) provisional(q *participant, win int) relay.Vote {
 }
 
 // settle judges every participant against the majority (the largest
-// group of equal answers, if it reaches agree): reputation, metrics and
+// group of equal answers, if it reaches agree or is more than half): reputation, metrics and
 // (when given) the record.
 func (r *round) settle(rec *relay.Record) {
-	maj, majN, tie := uint64(0), 0, false
+	maj, majN, tie, voted := uint64(0), 0, false, 0
 	for k := range r.ps {
 		q := &r.ps[k]
 		if q.shadow || q.vote.Kind == consensus.NoVote {
 			continue
 		}
+		voted++
 		n := r.count(q.vote.Hash)
 		switch {
 		case n > majN:
@@ -370,7 +371,9 @@ func (r *round) settle(rec *relay.Record) {
 			tie = true
 		}
 	}
-	has := majN >= r.p.Agree && !tie
+	// The majority that judges: agree equal answers, or more than half of
+	// the answers given.
+	has := !tie && (majN >= r.p.Agree || 2*majN > voted)
 	disputed := false
 	for k := range r.ps {
 		q := &r.ps[k]
