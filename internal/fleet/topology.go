@@ -214,6 +214,7 @@ func (c *Chain) apply(spec Spec) (map[*node.Node]bool, error) {
 	}
 	t.methods = route.NewMethods(claims, "default", cc.Methods.Allow, cc.Methods.Deny)
 	c.configureRelaying(cc)
+	c.rep.Forget(func(n string) bool { return t.byName[n] != nil })
 	c.topo.Store(t)
 
 	for _, n := range added {
