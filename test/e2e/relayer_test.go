@@ -148,6 +148,14 @@ func TestRelayerLiarQuarantinedAndReturns(t *testing.T) {
 	if ps["c"].Count("eth_getBalance") == 0 {
 		t.Fatal("c returned without shadow traffic")
 	}
+	// The admin route that ends a quarantine by hand.
+	if code, body := g.Admin(t, http.MethodPost, "/admin/chains/eth/nodes/c/unquarantine", nil); code != http.StatusOK ||
+		!strings.Contains(string(body), `"was_quarantined":false`) {
+		t.Fatalf("unquarantine of a serving node: %d %s", code, body)
+	}
+	if code, _ := g.Admin(t, http.MethodPost, "/admin/chains/eth/nodes/zz/unquarantine", nil); code != http.StatusNotFound {
+		t.Fatalf("unquarantine of an unknown node: HTTP %d, want 404", code)
+	}
 }
 
 // Fastest: the honest nodes are slowed, so the liar answers first and its
