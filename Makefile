@@ -29,6 +29,7 @@ NODESPEC_EXECS ?= 100000x
 LISTENER_EXECS ?= 100000x
 ENGINE_EXECS ?= 20000x
 PIPELINE_EXECS ?= 20000x
+CANON_EXECS ?= 200000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(DECODE_EXECS) -timeout 5m ./internal/jsonrpc/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(PARSE_EXECS) -timeout 5m ./internal/config/
@@ -37,6 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzListener -fuzztime $(LISTENER_EXECS) -timeout 5m ./internal/frontend/
 	$(GO) test -run '^$$' -fuzz FuzzPartAnswer -fuzztime $(ENGINE_EXECS) -timeout 5m ./internal/execute/
 	$(GO) test -run '^$$' -fuzz FuzzRelay -fuzztime $(PIPELINE_EXECS) -timeout 5m ./internal/pipeline/
+	$(GO) test -run '^$$' -fuzz FuzzCanonical -fuzztime $(CANON_EXECS) -timeout 5m ./internal/consensus/
 
 # Only the end-to-end tests (verbose), e.g. `make e2e RUN=TestHostileInput`.
 RUN ?= .
