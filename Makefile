@@ -30,6 +30,7 @@ LISTENER_EXECS ?= 100000x
 ENGINE_EXECS ?= 20000x
 PIPELINE_EXECS ?= 20000x
 SNAPSHOT_EXECS ?= 50000x
+CANON_EXECS ?= 200000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(DECODE_EXECS) -timeout 5m ./internal/jsonrpc/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(PARSE_EXECS) -timeout 5m ./internal/config/
@@ -41,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOpenManifest -fuzztime $(SNAPSHOT_EXECS) -timeout 5m ./internal/snapshot/
 	$(GO) test -run '^$$' -fuzz FuzzManifestValidate -fuzztime $(SNAPSHOT_EXECS) -timeout 5m ./internal/snapshot/
 	$(GO) test -run '^$$' -fuzz FuzzParseLatest -fuzztime $(SNAPSHOT_EXECS) -timeout 5m ./internal/snapshot/
+	$(GO) test -run '^$$' -fuzz FuzzCanonical -fuzztime $(CANON_EXECS) -timeout 5m ./internal/consensus/
 
 # Only the end-to-end tests (verbose), e.g. `make e2e RUN=TestHostileInput`.
 RUN ?= .

@@ -265,6 +265,34 @@ summaries_report() {
 	printf '%s\n' "$m" | sed 's/^/    /' >&2
 }
 
+# start_rpcgate_three NAME PORT ADMIN_PORT: three nodes (all on the
+# backend) behind rpcgate. NAME: rpcgate-3node (hedge off: plain proxying),
+# rpcgate-hedge (adaptive hedging, the default), rpcgate-quorum (every
+# compared method on 3 nodes, quorum of 2). Sets started_pid.
+start_rpcgate_three() {
+	local name=$1 port=$2 admin=$3 group
+	case $name in
+	rpcgate-3node) group='{nodes: [a, b, c], hedge: {off: true}}' ;;
+	rpcgate-hedge) group='{nodes: [a, b, c]}' ;;
+	rpcgate-quorum) group='{nodes: [a, b, c], hedge: {off: true}, consensus: {mode: quorum, participants: 3, agree: 2}}' ;;
+	esac
+	cat >"$tmp/$name.yaml" <<YAML
+listen: 127.0.0.1:$port
+admin: {listen: 127.0.0.1:$admin, token: bench}
+chains:
+  eth:
+    chain_id: 1337
+    nodes:
+      a: {url: "http://127.0.0.1:$backend_port", workers: 128}
+      b: {url: "http://127.0.0.1:$backend_port/", workers: 128}
+      c: {url: "http://127.0.0.1:$backend_port/?c", workers: 128}
+    groups:
+      default: $group
+YAML
+	run_rpcgate "$name" "$tmp/$name.yaml" "http://127.0.0.1:$port/eth"
+	log "$name pid $started_pid on 127.0.0.1:$port (admin 127.0.0.1:$admin)"
+}
+
 # write_lua METHOD FILE [KEY]: a wrk script POSTing METHOD's body (with
 # X-Api-Key: KEY when KEY is given); done() prints one parseable line:
 # WRKRESULT requests= duration_us= rps= p50_us= p99_us= errors=

@@ -8,8 +8,15 @@
 #   bash bench/run.sh
 #   DURATION=3s ROUNDS=1 TARGETS="direct nginx" bash bench/run.sh
 #
+# Three-node targets (issue 9) put three nodes (all on the backend) behind
+# rpcgate: rpcgate-3node proxies plainly (hedge off), rpcgate-hedge hedges
+# reads (adaptive delay), rpcgate-quorum compares every call of METHODS on
+# 3 nodes (quorum, agree 2). Compare them in one run:
+#   TARGETS="rpcgate-3node rpcgate-hedge rpcgate-quorum" METHODS=eth_getBalance bash bench/run.sh
+#
 # Env: DURATION (10s) ROUNDS (3) METHODS ("eth_chainId eth_getBlockByNumber")
-#      TARGETS ("direct nginx rpcgate rpcgate-tenancy") CONNECTIONS (64) THREADS (2)
+#      TARGETS ("direct nginx rpcgate rpcgate-tenancy"; also rpcgate-3node,
+#      rpcgate-hedge, rpcgate-quorum) CONNECTIONS (64) THREADS (2)
 #      WARMUP (1s, per target and method, not recorded; 0 to skip)
 #      OUT (bench/results/latest.json) KEEP_TMP (keep temp dir with logs)
 #      RPCGATE_BIN (use this rpcgate binary instead of building ./cmd/rpcgate)
@@ -36,8 +43,8 @@ OUT=${OUT:-$bench_root/bench/results/latest.json}
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 for t in $TARGETS; do
-	case $t in direct | nginx | rpcgate | rpcgate-tenancy | rpcgate-summaries) ;;
-	*) die "unknown target '$t' (want direct, nginx, rpcgate, rpcgate-tenancy, rpcgate-summaries)" ;;
+	case $t in direct | nginx | rpcgate | rpcgate-tenancy | rpcgate-summaries | rpcgate-3node | rpcgate-hedge | rpcgate-quorum) ;;
+	*) die "unknown target '$t' (want direct, nginx, rpcgate, rpcgate-tenancy, rpcgate-summaries, rpcgate-3node, rpcgate-hedge, rpcgate-quorum)" ;;
 	esac
 done
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
@@ -50,18 +57,27 @@ has_target rpcgate-summaries && need nats-server "apt-get install -y nats-server
 clk_tck=$(getconf CLK_TCK)
 
 build_backend
-if has_target rpcgate || has_target rpcgate-tenancy || has_target rpcgate-summaries; then build_rpcgate; fi
+if [[ " $TARGETS " == *" rpcgate"* ]]; then build_rpcgate; fi
 go build -C "$bench_root" -o "$tmp/report" ./bench/report || die "building bench/report failed"
 
-ports=($(free_ports 9)) || die "picking free ports failed"
+ports=($(free_ports 15)) || die "picking free ports failed"
 p_backend=${ports[0]} p_nginx=${ports[1]} p_rpcgate=${ports[2]} p_admin=${ports[3]}
 p_tenancy=${ports[4]} p_tenancy_admin=${ports[5]}
-p_summaries=${ports[6]} p_summaries_admin=${ports[7]} p_nats=${ports[8]}
+declare -A p_three=([rpcgate-3node]=${ports[6]} [rpcgate-hedge]=${ports[8]} [rpcgate-quorum]=${ports[10]})
+declare -A p_three_admin=([rpcgate-3node]=${ports[7]} [rpcgate-hedge]=${ports[9]} [rpcgate-quorum]=${ports[11]})
+declare -A three_pid=()
+p_summaries=${ports[12]} p_summaries_admin=${ports[13]} p_nats=${ports[14]}
 start_backend "$p_backend"
 has_target nginx && start_nginx "$p_nginx"
 has_target rpcgate && start_rpcgate "$p_rpcgate" "$p_admin"
 has_target rpcgate-tenancy && start_rpcgate_tenancy "$p_tenancy" "$p_tenancy_admin"
 has_target rpcgate-summaries && start_rpcgate_summaries "$p_summaries" "$p_summaries_admin" "$p_nats"
+for t in rpcgate-3node rpcgate-hedge rpcgate-quorum; do
+	if has_target "$t"; then
+		start_rpcgate_three "$t" "${p_three[$t]}" "${p_three_admin[$t]}"
+		three_pid[$t]=$started_pid
+	fi
+done
 
 url_of() {
 	case $1 in
@@ -70,6 +86,7 @@ url_of() {
 	rpcgate) echo "http://127.0.0.1:$p_rpcgate/eth" ;;
 	rpcgate-tenancy) echo "http://127.0.0.1:$p_tenancy/eth" ;;
 	rpcgate-summaries) echo "http://127.0.0.1:$p_summaries/eth" ;;
+	rpcgate-3node | rpcgate-hedge | rpcgate-quorum) echo "http://127.0.0.1:${p_three[$1]}/eth" ;;
 	esac
 }
 # Processes whose CPU is charged to a target (direct: the backend itself).
@@ -80,6 +97,7 @@ pids_of() {
 	rpcgate) echo "$rpcgate_pid" ;;
 	rpcgate-tenancy) echo "$tenancy_pid" ;;
 	rpcgate-summaries) echo "$summaries_pid" ;;
+	rpcgate-3node | rpcgate-hedge | rpcgate-quorum) echo "${three_pid[$1]}" ;;
 	esac
 }
 # The wrk script of target $1 for method $2: only rpcgate-tenancy's sends the

@@ -35,6 +35,11 @@ type Fleet interface {
 	Reload() error
 }
 
+// Quarantiner is a Fleet that can end a node's quarantine (optional).
+type Quarantiner interface {
+	ClearQuarantine(ctx context.Context, chain, name string) (bool, error)
+}
+
 // Handler returns the admin listener's handler. Every path needs
 // "Authorization: Bearer <token>" (compared in constant time); a missing
 // or wrong token gets 401. An empty token (allowed by config validation
@@ -51,6 +56,9 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/drain", a.drain)
 	mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/undrain", a.undrain)
 	mux.HandleFunc("POST /admin/reload", a.reload)
+	if _, ok := f.(Quarantiner); ok {
+		mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/unquarantine", a.unquarantine)
+	}
 	if keys != nil {
 		mux.Handle("/admin/keys", keys)
 		mux.Handle("/admin/keys/", keys)
@@ -224,6 +232,16 @@ func (a *api) undrain(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("admin: node undrained", "chain", r.PathValue("chain"), "node", r.PathValue("name"))
 	writeJSON(w, http.StatusOK, map[string]any{"undrained": r.PathValue("name")})
+}
+
+func (a *api) unquarantine(w http.ResponseWriter, r *http.Request) {
+	was, err := a.f.(Quarantiner).ClearQuarantine(r.Context(), r.PathValue("chain"), r.PathValue("name"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("admin: quarantine cleared", "chain", r.PathValue("chain"), "node", r.PathValue("name"), "was_quarantined", was)
+	writeJSON(w, http.StatusOK, map[string]any{"node": r.PathValue("name"), "was_quarantined": was})
 }
 
 func (a *api) reload(w http.ResponseWriter, r *http.Request) {

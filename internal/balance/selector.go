@@ -40,8 +40,21 @@ const (
 	slack     = float64(5 * time.Millisecond)
 )
 
+// Weighted is a Selector that can draw by weights other than the nodes'
+// own (the chain's reputation scales them).
+type Weighted interface {
+	SelectWeighted(cands []*node.Node, weight func(*node.Node) float64) *node.Node
+}
+
+var _ Weighted = P2C{}
+
+func ownWeight(n *node.Node) float64 { return n.Weight() }
+
 // Select implements Selector.
-func (P2C) Select(cands []*node.Node) *node.Node {
+func (p P2C) Select(cands []*node.Node) *node.Node { return p.SelectWeighted(cands, ownWeight) }
+
+// SelectWeighted implements Weighted.
+func (P2C) SelectWeighted(cands []*node.Node, weight func(*node.Node) float64) *node.Node {
 	switch len(cands) {
 	case 0:
 		return nil
@@ -50,10 +63,10 @@ func (P2C) Select(cands []*node.Node) *node.Node {
 	}
 	total := 0.0
 	for _, n := range cands {
-		total += n.Weight()
+		total += weight(n)
 	}
-	i := draw(cands, total, -1)
-	j := draw(cands, total-cands[i].Weight(), i)
+	i := draw(cands, total, -1, weight)
+	j := draw(cands, total-weight(cands[i]), i, weight)
 	a, b := cands[i], cands[j]
 	if rand.IntN(explore) == 0 {
 		return a
@@ -66,7 +79,7 @@ func (P2C) Select(cands []*node.Node) *node.Node {
 }
 
 // draw picks an index in proportion to weight, skipping skip.
-func draw(cands []*node.Node, total float64, skip int) int {
+func draw(cands []*node.Node, total float64, skip int, weight func(*node.Node) float64) int {
 	r := rand.Float64() * total
 	last := -1
 	for k, n := range cands {
@@ -74,10 +87,11 @@ func draw(cands []*node.Node, total float64, skip int) int {
 			continue
 		}
 		last = k
-		if r < n.Weight() {
+		w := weight(n)
+		if r < w {
 			return k
 		}
-		r -= n.Weight()
+		r -= w
 	}
 	return last // rounding: the last eligible candidate
 }

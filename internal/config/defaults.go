@@ -210,6 +210,7 @@ func (ch *Chain) applyDefaults() {
 			n.applyDefaults()
 		}
 	}
+	ch.applyRelayerDefaults()
 }
 
 // applyDefaults takes the node defaults from nodespec, the one place they

@@ -229,7 +229,7 @@ func schemaPath(p string) string {
 	parts := strings.Split(p, ".")
 	for i := range parts {
 		if i > 0 && (parts[i-1] == "chains" || parts[i-1] == "plans" || parts[i-1] == "nodes" || parts[i-1] == "groups" ||
-			parts[i-1] == "headers" || parts[i-1] == "method_timeouts") {
+			parts[i-1] == "headers" || parts[i-1] == "method_timeouts" || parts[i-1] == "per_method" || parts[i-1] == "ignore_fields") {
 			parts[i] = "*"
 		}
 		if j := strings.Index(parts[i], "["); j >= 0 {

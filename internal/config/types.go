@@ -274,6 +274,16 @@ type Chain struct {
 	// Scheduling tunes the priority queues in front of each node's worker
 	// slots.
 	Scheduling Scheduling `yaml:"scheduling"`
+	// BroadcastWrites sends eth_sendRawTransaction to every healthy node
+	// of the method's group at once; the first success is returned and
+	// "already known" / "nonce too low" from the others count as success
+	// for them. Default: false (a write goes to one node).
+	BroadcastWrites bool `yaml:"broadcast_writes"`
+	// Consensus is the chain's default comparison policy for groups that
+	// set none (see Consensus). Default: off.
+	Consensus *Consensus `yaml:"consensus"`
+	// Reputation tunes node scores and quarantine (see Reputation).
+	Reputation Reputation `yaml:"reputation"`
 }
 
 // Scheduling tunes how waiting requests get a node's free worker slots.
@@ -374,6 +384,13 @@ type Group struct {
 	// Fallback names the group used when this one has no usable node.
 	// Default: none. Fallback chains must not loop.
 	Fallback string `yaml:"fallback"`
+	// Hedge sends a read to a second node when the first has not answered
+	// after a delay (see Hedge). Default: on, with the adaptive delay.
+	// Writes are never hedged.
+	Hedge *Hedge `yaml:"hedge"`
+	// Consensus compares several nodes' answers for the group's reads
+	// (see Consensus). Default: the chain's consensus, else off.
+	Consensus *Consensus `yaml:"consensus"`
 }
 
 // Duration is a time.Duration written as "1.5s", "200ms" or "2m" in YAML.

@@ -250,6 +250,7 @@ func (v *checker) chain(name string, ch *Chain, hosts map[string]string) {
 		v.node(joinPath(p+".nodes", n), n, ch.Nodes[n])
 	}
 	v.groups(name, p, ch)
+	v.relayer(p, ch)
 }
 
 // hosts checks a chain's Host names; a host may route to one chain only.

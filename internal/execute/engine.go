@@ -40,6 +40,9 @@ type run struct {
 	started  int
 	newest   time.Time // start of the newest attempt
 
+	hedges int           // attempts started while another was in flight
+	winner relay.Attempt // the attempt whose answer won (Node "" if none)
+
 	one  single // the work: a single call ...
 	part *part  // ... or, when set, a batch part
 }
@@ -105,6 +108,9 @@ func (r *run) judge(n *node.Node, resp *node.Response, err error, a *relay.Attem
 	if err != nil {
 		r.lastErr = err
 		describe(a, err)
+		if a.Outcome == relay.OutcomeTimeout || a.Outcome == relay.OutcomeTransport {
+			r.c.Reputation().Failed(n.Name(), a.Outcome == relay.OutcomeTimeout)
+		}
 		if r.part != nil {
 			return r.part.failed(err)
 		}
@@ -184,11 +190,15 @@ func (r *run) exec(s Strategy) {
 			launched = true
 			call := node.Call{Class: r.class, Deadline: r.deadline, Timeout: r.attemptTimeout(n, ref, once), Body: body}
 			a := relay.Attempt{Node: n.Name(), Start: time.Now(), Hedge: inFlight > 0}
+			if a.Hedge {
+				r.hedges++
+			}
 			r.newest = a.Start
 			if fl == nil && again == 0 && start == 1 {
 				// One at a time: in this goroutine.
 				resp, err := n.Send(r.ctx, &call)
 				v := r.judge(n, resp, err, &a)
+				r.note(a, v)
 				r.log.add(a)
 				if s.Settle(Progress{Started: r.started, Once: once}, v) {
 					return
@@ -216,11 +226,19 @@ func (r *run) exec(s Strategy) {
 			continue
 		}
 		v := r.judge(f.n, f.resp, f.err, &f.a)
+		r.note(f.a, v)
 		r.log.set(f.slot, f.a)
 		if s.Settle(Progress{InFlight: len(fl.live), Started: r.started, Once: once}, v) {
 			r.abandon(fl)
 			return
 		}
+	}
+}
+
+// note remembers the winning attempt.
+func (r *run) note(a relay.Attempt, v Verdict) {
+	if v == Won {
+		r.winner = a
 	}
 }
 

@@ -219,7 +219,9 @@ func TestAttemptTimeoutMovesReadOn(t *testing.T) {
 	a.set(func(w http.ResponseWriter, _ []byte) bool { <-release; return true })
 	c := testChain(t, a, b, "    timeout: 60s\n    attempt_timeout: {min: 50ms, max: 100ms}\n")
 	waitFor(t, "a's attempt timeout", func() bool { return c.Node("a").AttemptTimeout() > 0 })
-	ans, rec := call(t, New(nil), c, `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00","latest"]}`)
+	e := New(nil)
+	e.Strategy = FirstGood{} // the attempt timeout, not a hedge, moves this read on
+	ans, rec := call(t, e, c, `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00","latest"]}`)
 	defer ans.Release()
 	if ans.Err != nil || outcomes(rec) != "a:timeout b:ok" {
 		t.Fatalf("err %v attempts %q, want a:timeout b:ok", ans.Err, outcomes(rec))

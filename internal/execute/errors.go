@@ -31,6 +31,8 @@ type Error struct {
 	Message    string
 	// RetryAfter, in seconds, is sent as Retry-After when > 0.
 	RetryAfter int
+	// Data is the error's data member (raw JSON), or nil.
+	Data []byte
 }
 
 func (e *Error) Error() string  { return e.Message }

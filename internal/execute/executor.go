@@ -17,8 +17,10 @@ import (
 // Executor runs calls. It is safe for concurrent use.
 type Executor struct {
 	Selector balance.Selector
-	// Strategy decides how many nodes a call is tried on and which answer
-	// wins; nil is FirstGood.
+	// Strategy, when set, decides for every call how many nodes it is
+	// tried on and which answer wins. nil: each group's policy decides
+	// (hedged reads unless the group turns hedging off; FirstGood for
+	// writes, notifications and batches).
 	Strategy Strategy
 	Log      *slog.Logger
 }
@@ -28,7 +30,7 @@ func New(log *slog.Logger) *Executor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{Selector: balance.P2C{}, Strategy: FirstGood{}, Log: log}
+	return &Executor{Selector: balance.P2C{}, Log: log}
 }
 
 func (e *Executor) strategy() Strategy {
@@ -66,6 +68,19 @@ func (a *Answer) Release() {
 // answers (geth: HTTP 200, empty body) is its acceptance.
 func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte, rec *relay.Record) Answer {
 	deadline := time.Now().Add(c.TimeoutFor(req.Method))
+	write, notify := c.IsWrite(req.Method), req.IsNotification()
+	if !notify && e.Strategy == nil {
+		switch {
+		case write && req.Method == "eth_sendRawTransaction" && c.BroadcastWrites():
+			return e.broadcast(ctx, c, g, class, req, body, deadline, rec)
+		case !write:
+			if p, ok := g.Consensus.For(req.Method); ok {
+				if ans, done := e.compared(ctx, c, g, class, req, deadline, p, rec); done {
+					return ans
+				}
+			}
+		}
+	}
 	dctx := withDeadline(ctx, deadline)
 	r := run{e: e, c: c, g: g, class: class, ctx: dctx, deadline: dctx.deadline, log: attemptLog{rec: rec}, one: single{
 		c:      c,
@@ -75,7 +90,22 @@ func (e *Executor) Single(ctx context.Context, c *fleet.Chain, g *fleet.Group, c
 		write:  c.IsWrite(req.Method),
 		notify: req.IsNotification(),
 	}}
-	r.exec(e.strategy())
+	s := e.Strategy
+	if s == nil {
+		s = FirstGood{}
+		if !write && !notify && !g.Hedge.Off && hedgeable(c, g) {
+			s = Hedge{Delay: g.HedgeDelay(req.Method), Max: g.Hedge.Max + 1}
+		}
+	}
+	r.exec(s)
+	if r.winner.Node != "" {
+		g.ObserveLatency(req.Method, r.winner.Latency)
+		c.Reputation().Fast(r.winner.Node)
+	}
+	g.CountHedge(r.hedges, r.winner.Hedge)
+	if rec != nil {
+		rec.Winner, rec.HedgesSent, rec.HedgeWon = r.winner.Node, r.hedges, r.winner.Hedge
+	}
 	return r.one.finish(r.ctx, r.lastErr, r.started)
 }
 
@@ -214,4 +244,18 @@ func (s *single) blockNumber(n *node.Node, r jsonrpc.Response, resp *node.Respon
 // retryable reports node errors that another node may not have.
 func retryable(c evm.ErrorClass) bool {
 	return c == evm.ClassNotYet || c == evm.ClassCapacity || c == evm.ClassNodeFault
+}
+
+// hedgeable reports a group with a second selectable node to hedge to
+// (else the plain path, without goroutines, serves).
+func hedgeable(c *fleet.Chain, g *fleet.Group) bool {
+	n := 0
+	for _, x := range g.Nodes {
+		if c.Selectable(x) {
+			if n++; n == 2 {
+				return true
+			}
+		}
+	}
+	return g.Fallback != nil
 }

@@ -1,6 +1,7 @@
 package execute
 
 import (
+	"github.com/rpcgate/rpcgate/internal/balance"
 	"github.com/rpcgate/rpcgate/internal/evm"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/node"
@@ -58,6 +59,9 @@ func (e *Executor) pick(c *fleet.Chain, g *fleet.Group, ref evm.BlockRef, t *tri
 			}
 			if len(cands) == 0 {
 				continue
+			}
+			if w, ok := e.Selector.(balance.Weighted); ok {
+				return w.SelectWeighted(cands, c.Weight), grp
 			}
 			return e.Selector.Select(cands), grp
 		}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/reputation"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 )
 
@@ -38,11 +39,15 @@ type Chain struct {
 	wg   sync.WaitGroup
 
 	onState atomic.Pointer[func(c *Chain, n *node.Node, from, to node.State)]
+
+	rep       *reputation.Book // node scores and quarantine (relaying.go)
+	broadcast atomic.Bool      // broadcast_writes
 }
 
 // NewChain builds a chain from its spec; checkers start with Start.
 func NewChain(name string, spec Spec, log *slog.Logger, m *telemetry.Metrics) (*Chain, error) {
-	c := &Chain{Name: name, log: log.With("chain", name), metrics: m, runs: map[*node.Node]context.CancelFunc{}}
+	c := &Chain{Name: name, log: log.With("chain", name), metrics: m, runs: map[*node.Node]context.CancelFunc{},
+		rep: reputation.New(reputation.Settings{}, nil)}
 	if err := c.Apply(spec); err != nil {
 		return nil, err
 	}

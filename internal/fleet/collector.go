@@ -44,6 +44,10 @@ var (
 		"Requests that waited for a worker slot on the group's nodes, by class.", []string{"chain", "group", "class"}, nil)
 	descGroupWait = prometheus.NewDesc("rpcgate_group_queue_wait_seconds_total",
 		"Total time requests waited for a worker slot on the group's nodes, by class.", []string{"chain", "group", "class"}, nil)
+	descScore = prometheus.NewDesc("rpcgate_node_reputation_score",
+		"The node's reputation score on the chain (1 neutral, 0 worst, 2 best); it scales selection weight.", []string{"chain", "node"}, nil)
+	descQuarantined = prometheus.NewDesc("rpcgate_node_quarantined",
+		"1 while the node is quarantined (cool-off or shadow checks), else 0.", []string{"chain", "node"}, nil)
 	descShed = prometheus.NewDesc("rpcgate_queue_shed_total",
 		"Requests refused by the node's queue, by class and reason (full, deadline, canceled).", []string{"chain", "node", "class", "reason"}, nil)
 )
@@ -51,7 +55,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descNodeReqs, descNodeErrs, descInFlight, descLatency, descLatencyQ, descSlots,
-		descUtil, descQueue, descDispatched, descWaitTime, descWaited, descShed, descGroupQueue, descGroupWaited, descGroupWait} {
+		descUtil, descQueue, descDispatched, descWaitTime, descWaited, descShed, descGroupQueue, descGroupWaited, descGroupWait, descScore, descQuarantined} {
 		ch <- d
 	}
 }
@@ -84,6 +88,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descNodeErrs, prometheus.CounterValue, float64(n.Errors()), l...)
 			ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(n.InFlight()), l...)
 			ch <- prometheus.MustNewConstMetric(descLatency, prometheus.GaugeValue, n.Latency().Seconds(), l...)
+			rv := chain.Reputation().View(n.Name())
+			ch <- prometheus.MustNewConstMetric(descScore, prometheus.GaugeValue, rv.Score, l...)
+			q := 0.0
+			if !chain.Reputation().Serving(n.Name()) {
+				q = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descQuarantined, prometheus.GaugeValue, q, l...)
 			count, sum := n.LatencyTotals()
 			ch <- prometheus.MustNewConstSummary(descLatencyQ, count, sum.Seconds(), map[float64]float64{
 				0.5: n.LatencyQuantile(0.5).Seconds(), 0.99: n.LatencyQuantile(0.99).Seconds()}, l...)

@@ -3,7 +3,10 @@ package fleet
 // Heads: the best head, each node's lag, whether it may be selected, the
 // state operators see, and the eth_blockNumber clamp.
 
-import "github.com/rpcgate/rpcgate/internal/node"
+import (
+	"github.com/rpcgate/rpcgate/internal/node"
+	"github.com/rpcgate/rpcgate/internal/reputation"
+)
 
 // MaxLag is how far behind the best head a node may be and still serve.
 func (c *Chain) MaxLag() uint64 { return c.topo.Load().maxLag }
@@ -22,7 +25,7 @@ func (c *Chain) Lag(n *node.Node) uint64 {
 
 // Selectable reports a node that is healthy and within max_lag.
 func (c *Chain) Selectable(n *node.Node) bool {
-	return n.Usable() && c.Lag(n) <= c.MaxLag()
+	return n.Usable() && c.Lag(n) <= c.MaxLag() && c.rep.Serving(n.Name())
 }
 
 // Node states as operators see them (admin API, status page, demo): the
@@ -34,6 +37,11 @@ const (
 	StateDraining   = "draining"
 	StateWrongChain = "wrong-chain"
 	StateUnknown    = "unknown"
+	// StateQuarantined: lost too many disputes; no traffic during its
+	// cool-off. StateShadow: after the cool-off, shadow traffic only
+	// (compared, never served) until it agrees again.
+	StateQuarantined = "quarantined"
+	StateShadow      = "quarantined-shadow"
 )
 
 // StateOf names n's state: one of the State constants. It is the one
@@ -41,6 +49,12 @@ const (
 func (c *Chain) StateOf(n *node.Node) string {
 	switch s := n.State(); s {
 	case node.StateOK:
+		switch c.rep.Phase(n.Name()) {
+		case reputation.Quarantined:
+			return StateQuarantined
+		case reputation.Shadow:
+			return StateShadow
+		}
 		if c.Lag(n) > c.MaxLag() {
 			return StateLagging
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rpcgate/rpcgate/internal/config"
+	"github.com/rpcgate/rpcgate/internal/consensus"
 	"github.com/rpcgate/rpcgate/internal/evm"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 	"github.com/rpcgate/rpcgate/internal/node"
@@ -82,6 +83,11 @@ type Group struct {
 	Nodes    []*node.Node
 	Fallback *Group
 
+	// Hedge and Consensus are the group's relaying policy (relaying.go).
+	Hedge     HedgePolicy
+	Consensus *consensus.Set
+
+	lat       *latencies
 	chain     string
 	metrics   *telemetry.Metrics
 	byMethod  sync.Map // method → *[outcomes]prometheus.Counter
@@ -169,8 +175,10 @@ func (c *Chain) apply(spec Spec) (map[*node.Node]bool, error) {
 	}
 	claims := map[string][]string{}
 	for gn, gc := range cc.Groups {
-		g := &Group{Name: gn, chain: c.Name, metrics: c.metrics}
+		g := &Group{Name: gn, chain: c.Name, metrics: c.metrics, lat: &latencies{}}
+		g.relaying(cc, gc)
 		if og := old.group(gn); og != nil {
+			g.lat = og.lat
 			g.byMethod = sync.Map{}
 			og.byMethod.Range(func(k, v any) bool { g.byMethod.Store(k, v); return true })
 		}
@@ -205,6 +213,8 @@ func (c *Chain) apply(spec Spec) (map[*node.Node]bool, error) {
 		return nil, fmt.Errorf("chain %s: no default group", c.Name)
 	}
 	t.methods = route.NewMethods(claims, "default", cc.Methods.Allow, cc.Methods.Deny)
+	c.configureRelaying(cc)
+	c.rep.Forget(func(n string) bool { return t.byName[n] != nil })
 	c.topo.Store(t)
 
 	for _, n := range added {

@@ -14,6 +14,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/node"
 	"github.com/rpcgate/rpcgate/internal/nodespec"
 	"github.com/rpcgate/rpcgate/internal/registry"
+	"github.com/rpcgate/rpcgate/internal/reputation"
 )
 
 // AddNode verifies a node (right chain, answering) like a config node and
@@ -216,6 +217,10 @@ type NodeView struct {
 	InFlight     int64    `json:"in_flight"`
 	Weight       float64  `json:"weight"`
 	Workers      int      `json:"workers"`
+	// Score is the node's reputation on the chain (1 neutral); Reputation
+	// has its dispute counts and quarantine.
+	Score      float64         `json:"score"`
+	Reputation reputation.View `json:"reputation"`
 }
 
 // ChainView is a chain's live state for the admin API.
@@ -244,11 +249,13 @@ func (g *Gateway) ChainViews() []ChainView {
 		cv := ChainView{Name: c.Name, ChainID: c.ID(), BestHead: c.BestHead(), Nodes: []NodeView{}}
 		for _, n := range c.Nodes() {
 			src := cmp.Or(runtime[c.Name+"/"+n.Name()], "config")
+			rv := c.Reputation().View(n.Name())
 			cv.Nodes = append(cv.Nodes, NodeView{
 				Name: n.Name(), URL: redact(n.Spec().URL), Source: src, Groups: c.GroupsOf(n.Name()),
 				State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),
 				LatencyP50Ms: ms(n.LatencyQuantile(0.5)), LatencyP99Ms: ms(n.LatencyQuantile(0.99)),
-				ErrorRate: n.ErrorRate(), InFlight: n.InFlight(), Weight: n.Weight(), Workers: n.Spec().Workers,
+				ErrorRate: n.ErrorRate(), InFlight: n.InFlight(), Weight: c.Weight(n), Workers: n.Spec().Workers,
+				Score: rv.Score, Reputation: rv,
 			})
 		}
 		out = append(out, cv)
@@ -270,3 +277,16 @@ func redact(raw string) string {
 }
 
 var _ admin.Fleet = (*Gateway)(nil)
+
+// ClearQuarantine ends a node's quarantine now (this replica only: scores
+// are each replica's own view).
+func (g *Gateway) ClearQuarantine(_ context.Context, chain, name string) (bool, error) {
+	c := g.chain(chain)
+	if c == nil {
+		return false, admin.ErrUnknownChain
+	}
+	if c.Node(name) == nil {
+		return false, admin.ErrUnknownNode
+	}
+	return c.ClearQuarantine(name), nil
+}

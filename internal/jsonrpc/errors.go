@@ -23,6 +23,7 @@ const (
 	CodeUnauthorized = -32006 // HTTP 401: missing, unknown or disabled API key
 	CodeForbidden    = -32007 // HTTP 403: the key's plan does not cover this chain
 	CodeOverloaded   = -32008 // HTTP 503: load shed (queues full, or the deadline cannot be met)
+	CodeDispute      = -32010 // HTTP 502/503: compared nodes disagree, or too few to compare (issue 9)
 )
 
 // Error is a JSON-RPC error object: one the gateway answers with, or one a node

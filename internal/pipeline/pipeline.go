@@ -197,7 +197,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 		if req.IsNotification() {
 			return noContent(rec)
 		}
-		out := answer(rec, ans.Err.HTTPStatus, jsonrpc.AppendError(nil, idOrNull(req.ID), ans.Err.Code, ans.Err.Message, nil))
+		out := answer(rec, ans.Err.HTTPStatus, jsonrpc.AppendError(nil, idOrNull(req.ID), ans.Err.Code, ans.Err.Message, ans.Err.Data))
 		out.RetryAfter = ans.Err.RetryAfter
 		return out
 	}

@@ -83,6 +83,35 @@ type Attempt struct {
 	// Hedge marks an attempt started while an earlier one was still in
 	// flight (hedging, quorum).
 	Hedge bool
+	// AnswerHash is xxhash64 of the canonical answer (result, or error
+	// class) of a compared call's participant; 0 when not compared.
+	AnswerHash uint64
+	// Vote is how the participant's answer counted in a compared call.
+	Vote Vote
+	// Shadow marks a quarantined node's shadow attempt: compared, never
+	// served.
+	Shadow bool
+}
+
+// Vote is how one participant's answer counted in a compared call.
+type Vote uint8
+
+const (
+	VoteNone    Vote = iota // not a compared call
+	VoteAgree               // its answer was the majority's
+	VoteDispute             // its answer differed from the majority's
+	VoteAbstain             // an infrastructure failure: no vote
+	VoteLate                // still out when the client was answered; judged afterwards (metrics, reputation)
+	VoteCast                // an answer with no majority to judge it against
+)
+
+var voteNames = [...]string{"", "agree", "dispute", "abstain", "late", "cast"}
+
+func (v Vote) String() string {
+	if int(v) < len(voteNames) {
+		return voteNames[v]
+	}
+	return "invalid"
 }
 
 // inlineAttempts is how many attempts a Record holds without allocating.
@@ -131,6 +160,20 @@ type Record struct {
 	Code int
 	// Bytes is the size of the answer body sent to the client.
 	Bytes int
+
+	// Relaying (issue 9). Winner names the node whose answer was served
+	// ("" when none). HedgesSent counts hedge attempts, HedgeWon says
+	// the served answer came from one. Consensus is the result of a
+	// compared call ("agreed", "disputed", "low_participants",
+	// "no_answer"; "" when not compared) and PinnedBlock the block its
+	// latest/safe/finalized parameter was pinned to (0: none).
+	// Broadcast is set for a write sent to every node at once.
+	Winner      string
+	HedgesSent  int
+	HedgeWon    bool
+	Consensus   string
+	PinnedBlock uint64
+	Broadcast   bool
 
 	attempts []Attempt
 	inline   [inlineAttempts]Attempt

@@ -18,7 +18,7 @@ func FleetSource(chains func() []*fleet.Chain) func() []ChainView {
 			for _, n := range nodes {
 				nv := NodeView{Name: n.Name(), State: c.StateOf(n), Head: n.Head(), Lag: c.Lag(n),
 					LatencyP50: n.LatencyQuantile(0.5), LatencyP99: n.LatencyQuantile(0.99),
-					InFlight: n.InFlight(), ErrorRate: n.ErrorRate()}
+					InFlight: n.InFlight(), ErrorRate: n.ErrorRate(), Score: c.Reputation().View(n.Name()).Score}
 				if c.Selectable(n) {
 					cv.Up++
 				}

@@ -235,6 +235,7 @@ type nodeJSON struct {
 	P99Ms     *float64 `json:"latency_p99_ms"`
 	InFlight  int64    `json:"in_flight"`
 	ErrorRate float64  `json:"error_rate"`
+	Score     float64  `json:"score"`
 	// Uptime percentages over the observed part of the window; null when
 	// the history has nothing on the node in it.
 	Uptime24h *float64 `json:"uptime_24h"`
@@ -271,7 +272,7 @@ func (h *Handler) build(now time.Time) pageJSON {
 		}
 		for _, nv := range cv.Nodes {
 			n := nodeJSON{Name: nv.Name, State: nv.State, Head: nv.Head, Lag: nv.Lag,
-				P50Ms: millis(nv.LatencyP50), P99Ms: millis(nv.LatencyP99), InFlight: nv.InFlight, ErrorRate: nv.ErrorRate}
+				P50Ms: millis(nv.LatencyP50), P99Ms: millis(nv.LatencyP99), InFlight: nv.InFlight, ErrorRate: nv.ErrorRate, Score: nv.Score}
 			if n.State == "" {
 				n.State = StateUnknown
 			}

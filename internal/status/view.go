@@ -21,6 +21,9 @@ const (
 	StateDraining   = fleet.StateDraining
 	StateWrongChain = fleet.StateWrongChain
 	StateUnknown    = fleet.StateUnknown
+	// Quarantined nodes lost disputes; they are out of service.
+	StateQuarantined = fleet.StateQuarantined
+	StateShadow      = fleet.StateShadow
 )
 
 // NodeView is the public picture of one node. Keep it free of URLs and
@@ -35,6 +38,8 @@ type NodeView struct {
 	LatencyP50, LatencyP99 time.Duration
 	InFlight               int64
 	ErrorRate              float64 // failed ÷ all upstream calls, 0..1
+	// Score is the node's reputation (1 neutral, 0 worst, 2 best).
+	Score float64
 }
 
 // NodeReport is what a node says about itself (ethstats, or its agent):
@@ -62,7 +67,7 @@ func isUp(s string) (up, known bool) {
 	switch s {
 	case StateOK, StateLagging, StateDraining:
 		return true, true
-	case StateEjected, StateWrongChain:
+	case StateEjected, StateWrongChain, StateQuarantined, StateShadow:
 		return false, true
 	default:
 		return false, false

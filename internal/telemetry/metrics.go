@@ -26,6 +26,10 @@ type Metrics struct {
 	ChainHead    *prometheus.GaugeVec   // chain
 	GroupHealthy *prometheus.GaugeVec   // chain, group
 	HeadClamped  *prometheus.CounterVec // chain
+	Hedges       *prometheus.CounterVec // chain, group, event (sent, won)
+	Consensus    *prometheus.CounterVec // chain, group, result
+	Disputes     *prometheus.CounterVec // chain, node
+	Quarantines  *prometheus.CounterVec // chain, node
 }
 
 // NewMetrics registers every collector on a new registry.
@@ -60,8 +64,16 @@ func NewMetrics(version string) *Metrics {
 			Help: "Selectable nodes in the group (0 means its calls go to the fallback or fail)."}, []string{"chain", "group"}),
 		HeadClamped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_block_number_clamped_total",
 			Help: "eth_blockNumber answers raised to the highest value already served, so it never goes backwards."}, []string{"chain"}),
+		Hedges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_hedges_total",
+			Help: "Hedged reads: event sent (a second attempt started while the first was in flight) and won (the hedge's answer was served)."}, []string{"chain", "group", "event"}),
+		Consensus: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_consensus_rounds_total",
+			Help: "Compared calls by result: agreed, disputed, low_participants, no_answer."}, []string{"chain", "group", "result"}),
+		Disputes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_node_disputes_total",
+			Help: "Disputes the node lost: its answer differed from the majority's."}, []string{"chain", "node"}),
+		Quarantines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_node_quarantines_total",
+			Help: "Times the node was put in quarantine."}, []string{"chain", "node"}),
 	}
-	for _, c := range []prometheus.Collector{m.Requests, m.Duration, m.Retries, m.Fallbacks, m.BatchSize, m.NodeHead, m.NodeLag,
+	for _, c := range []prometheus.Collector{m.Hedges, m.Consensus, m.Disputes, m.Quarantines, m.Requests, m.Duration, m.Retries, m.Fallbacks, m.BatchSize, m.NodeHead, m.NodeLag,
 		m.NodeUp, m.NodeState, m.ChainHead, m.GroupHealthy, m.HeadClamped} {
 		f(c)
 	}

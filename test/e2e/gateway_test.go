@@ -73,6 +73,9 @@ type GroupSpec struct {
 	Methods  []string
 	Nodes    []string
 	Fallback string
+	// Extra is raw YAML for the group's other keys, one per line, indented
+	// by eight spaces already (e.g. "        hedge: {off: true}\n").
+	Extra string
 }
 
 // GatewayOpts shape the generated config. Zero values give one chain "eth"
@@ -150,6 +153,7 @@ func gatewayConfig(listen, admin, token string, proxies map[string]*Proxy, opts 
 		if gs.Fallback != "" {
 			fmt.Fprintf(&b, "        fallback: %s\n", q(gs.Fallback))
 		}
+		b.WriteString(gs.Extra)
 	}
 	b.WriteString(opts.ChainExtra)
 	return b.String()
