@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rpcgate/rpcgate/internal/cache"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	events  chan registry.Event
 	tenants *tenancy
+	caches  *cache.Set
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -79,8 +81,9 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
+	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
 	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches,
 		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
@@ -145,6 +148,9 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 		for _, h := range cfg.Chains[name].Hosts {
 			hosts[strings.ToLower(h)] = name
 		}
+	}
+	if err := g.caches.Apply(cfg, byName); err != nil {
+		return err
 	}
 	g.chains.Store(&list)
 	g.public.SetChains(route.NewChains(byName, hosts, names))
@@ -325,6 +331,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.cancel()
 	g.wg.Wait()
+	g.caches.Stop()
 	for _, c := range g.Chains() {
 		c.Stop()
 	}

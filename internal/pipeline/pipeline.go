@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rpcgate/rpcgate/internal/cache"
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
@@ -42,6 +43,8 @@ type Options struct {
 	// Metrics holds the request counters; the pipeline registers its own
 	// (rpcgate_rpc_errors_total) on Metrics.Registry.
 	Metrics *telemetry.Metrics
+	// Cache holds the chains' response caches; nil: no chain caches.
+	Cache *cache.Set
 }
 
 // Pipeline runs requests. It is safe for concurrent use.
@@ -51,11 +54,12 @@ type Pipeline struct {
 	tenancy   *Tenancy
 	metrics   *telemetry.Metrics
 	rpcErrors *prometheus.CounterVec // chain, group, method, class
+	cache     *cache.Set
 }
 
 // New returns a pipeline and registers its collectors.
 func New(o Options) *Pipeline {
-	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics,
+	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, cache: o.Cache,
 		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_rpc_errors_total",
 			Help: "Calls a node answered with a JSON-RPC error object (also counted as outcome=\"rpc_error\" in rpcgate_requests_total), " +
 				"by chain, group, method and error class (execution, invalid_params, method_not_found, not_yet, capacity, server, other)."},
@@ -126,6 +130,8 @@ type Output struct {
 	RetryAfter int
 	// Challenge is sent as WWW-Authenticate when not empty.
 	Challenge string
+	// CacheStatus is sent as Cache-Status (RFC 9211) when not empty.
+	CacheStatus string
 
 	ans execute.Answer
 	res *execute.BatchResult
@@ -181,7 +187,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, req.ID, rec); !ok {
 		return out
 	}
-	ans := p.exec.Single(ctx, c, g, classOf(id), req, body, rec)
+	ans := p.run(ctx, c, g, classOf(id), req, body, rec)
 	p.tenancy.account(ctx, id, req.Method, cost)
 	if ans.Err != nil {
 		ans.Release()
@@ -211,6 +217,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	}
 	out := answer(rec, 200, ans.Body)
 	out.ans = ans
+	out.CacheStatus = cacheStatus(rec.Cache)
 	return out
 }
 
