@@ -275,4 +275,6 @@ func (c *Chain) Purge(ctx context.Context) (int, error) {
 func (c *Chain) CountCoalesced() { c.m.Coalesced.WithLabelValues(c.name).Inc() }
 
 // CountNotStored counts an answer the cache did not keep, by reason.
-func (c *Chain) CountNotStored(reason string) { c.m.StoreRejected.WithLabelValues(c.name, reason).Inc() }
+func (c *Chain) CountNotStored(reason string) {
+	c.m.StoreRejected.WithLabelValues(c.name, reason).Inc()
+}
