@@ -67,6 +67,8 @@ func newChain(name string, fc *fleet.Chain, cc *config.Chain, m *Metrics) *Chain
 	if cc.Cache.UnfinalizedTTL != nil {
 		c.ttl = cc.Cache.UnfinalizedTTL.D()
 	}
+	w := m.Waiting.WithLabelValues(name)
+	c.Flights.waiting = w.Add
 	c.fin = &Finality{chain: fc}
 	c.fin.depth.Store(*cc.FinalityDepth)
 	c.fin.onReorg = c.reorg

@@ -8,6 +8,9 @@ import "sync"
 type Flights[V any] struct {
 	mu sync.Mutex
 	m  map[string]*flight[V]
+	// waiting counts callers waiting for another caller's result (for the
+	// rpcgate_cache_waiting gauge: tests hold the node until it is full).
+	waiting func(delta float64)
 }
 
 type flight[V any] struct {
@@ -27,6 +30,10 @@ func (f *Flights[V]) Do(key string, fn func() V) (v V, leader bool) {
 	if fl, ok := f.m[key]; ok {
 		fl.n++
 		f.mu.Unlock()
+		if f.waiting != nil {
+			f.waiting(1)
+			defer f.waiting(-1)
+		}
 		<-fl.done
 		return fl.v, false
 	}

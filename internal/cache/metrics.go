@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Lookups       *prometheus.CounterVec // chain, class, tier, result
 	Coalesced     *prometheus.CounterVec // chain
+	Waiting       *prometheus.GaugeVec   // chain
 	Bytes         *prometheus.GaugeVec   // chain
 	Evictions     *prometheus.CounterVec // chain, cause
 	ReorgEvicted  *prometheus.CounterVec // chain
@@ -25,6 +26,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_cache_coalesced_total",
 			Help: "Calls answered by an identical concurrent call's upstream answer instead of their own, by chain."},
 			[]string{"chain"}),
+		Waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_cache_waiting",
+			Help: "Calls waiting for an identical concurrent call's upstream answer right now, by chain."}, []string{"chain"}),
 		Bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_cache_bytes",
 			Help: "Bytes held by the memory tier, by chain."}, []string{"chain"}),
 		Evictions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_cache_evictions_total",
@@ -42,6 +45,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		StoreRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_cache_not_stored_total",
 			Help: "Answers to cacheable calls that were not stored, by chain and reason (error, null, unfinalized, tag)."}, []string{"chain", "reason"}),
 	}
-	reg.MustRegister(m.Lookups, m.Coalesced, m.Bytes, m.Evictions, m.ReorgEvicted, m.Reorgs, m.Finalized, m.Safe, m.LogsChunks, m.StoreRejected)
+	reg.MustRegister(m.Lookups, m.Coalesced, m.Waiting, m.Bytes, m.Evictions, m.ReorgEvicted, m.Reorgs, m.Finalized, m.Safe, m.LogsChunks, m.StoreRejected)
 	return m
 }

@@ -58,7 +58,8 @@ type Anvil struct {
 	URL  string // direct http URL, bypassing every proxy
 
 	bin     string
-	chainID int // 0: the fleet's chainID
+	chainID int      // 0: the fleet's chainID
+	extra   []string // extra anvil flags (e.g. --slots-in-an-epoch)
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
@@ -148,6 +149,7 @@ func (a *Anvil) launch(port int) error {
 		"--no-mining",
 		"--quiet",
 	)
+	cmd.Args = append(cmd.Args, a.extra...)
 	cmd.Stdout = a.out
 	cmd.Stderr = a.out
 	// If the test binary dies (timeout panic, ^C) the kernel kills anvil too.

@@ -73,6 +73,8 @@ type GroupSpec struct {
 	Methods  []string
 	Nodes    []string
 	Fallback string
+	// MaxLogsRange renders max_logs_range when > 0.
+	MaxLogsRange int
 }
 
 // GatewayOpts shape the generated config. Zero values give one chain "eth"
@@ -149,6 +151,9 @@ func gatewayConfig(listen, admin, token string, proxies map[string]*Proxy, opts 
 		}
 		if gs.Fallback != "" {
 			fmt.Fprintf(&b, "        fallback: %s\n", q(gs.Fallback))
+		}
+		if gs.MaxLogsRange > 0 {
+			fmt.Fprintf(&b, "        max_logs_range: %d\n", gs.MaxLogsRange)
 		}
 	}
 	b.WriteString(opts.ChainExtra)
