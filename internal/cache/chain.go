@@ -31,6 +31,7 @@ type Chain struct {
 	redis   *redisTier
 	ttl     time.Duration
 	methods map[string]string
+	logs    map[string]uint64 // max_logs_range by group
 	m       *Metrics
 
 	mu     sync.Mutex
@@ -63,7 +64,7 @@ type entry struct {
 const finalTTL = 100 * 365 * 24 * time.Hour
 
 func newChain(name string, fc *fleet.Chain, cc *config.Chain, m *Metrics) *Chain {
-	c := &Chain{name: name, m: m, methods: cc.Cache.Methods, byHash: map[string]map[string]struct{}{}}
+	c := &Chain{name: name, m: m, methods: cc.Cache.Methods, logs: logsRanges(cc), byHash: map[string]map[string]struct{}{}}
 	if cc.Cache.UnfinalizedTTL != nil {
 		c.ttl = cc.Cache.UnfinalizedTTL.D()
 	}
@@ -279,4 +280,20 @@ func (c *Chain) CountCoalesced() { c.m.Coalesced.WithLabelValues(c.name).Inc() }
 // CountNotStored counts an answer the cache did not keep, by reason.
 func (c *Chain) CountNotStored(reason string) {
 	c.m.StoreRejected.WithLabelValues(c.name, reason).Inc()
+}
+
+// CountChunks counts eth_getLogs chunk calls.
+func (c *Chain) CountChunks(n int) { c.m.LogsChunks.WithLabelValues(c.name).Add(float64(n)) }
+
+// MaxLogsRange is group's max_logs_range (0: never split).
+func (c *Chain) MaxLogsRange(group string) uint64 { return c.logs[group] }
+
+func logsRanges(cc *config.Chain) map[string]uint64 {
+	m := map[string]uint64{}
+	for name, g := range cc.Groups {
+		if g != nil && g.MaxLogsRange > 0 {
+			m[name] = g.MaxLogsRange
+		}
+	}
+	return m
 }

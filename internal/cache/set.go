@@ -29,6 +29,7 @@ type running struct {
 	fc     *fleet.Chain
 	cfg    config.Cache
 	depth  uint64
+	logs   map[string]uint64
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -57,7 +58,7 @@ func (s *Set) Apply(cfg *config.Config, chains map[string]*fleet.Chain) error {
 		if cc.Cache == nil || fc == nil {
 			continue
 		}
-		if r := s.chains[name]; r != nil && r.fc == fc && reflect.DeepEqual(r.cfg, *cc.Cache) && r.depth == *cc.FinalityDepth {
+		if r := s.chains[name]; r != nil && r.fc == fc && reflect.DeepEqual(r.cfg, *cc.Cache) && r.depth == *cc.FinalityDepth && reflect.DeepEqual(r.logs, logsRanges(cc)) {
 			next[name] = r
 			continue
 		}
@@ -70,7 +71,7 @@ func (s *Set) Apply(cfg *config.Config, chains map[string]*fleet.Chain) error {
 			c.redis = rt
 		}
 		ctx, cancel := context.WithCancel(s.ctx)
-		r := &running{c: c, fc: fc, cfg: *cc.Cache, depth: *cc.FinalityDepth, cancel: cancel, done: make(chan struct{})}
+		r := &running{c: c, fc: fc, cfg: *cc.Cache, depth: *cc.FinalityDepth, logs: logsRanges(cc), cancel: cancel, done: make(chan struct{})}
 		go func() {
 			defer close(r.done)
 			c.fin.run(ctx, cc.Cache.FinalityPoll.D())

@@ -328,3 +328,57 @@ func TestCacheCoalescing(t *testing.T) {
 		t.Fatalf("rpcgate_cache_coalesced_total = %v, want %d", v, clients-1)
 	}
 }
+
+// TestCacheLogsRangeSplitting: with max_logs_range 100, one eth_getLogs
+// over 1,000 blocks returns exactly the single-node answer, made of at
+// least 10 chunk calls spread over both nodes; a failing chunk fails the
+// call with its error.
+func TestCacheLogsRangeSplitting(t *testing.T) {
+	t.Parallel()
+	f := StartFinalityFleet(t, 1, "a", "b")
+	installContracts(f)
+	cl := dial(t, f.Node("a").URL)
+	for i := 0; i < 10; i++ {
+		emitLogs(t, f, cl, []byte(fmt.Sprintf("log-%d", i)))
+		f.Mine(99)
+	}
+	ps := StartProxies(t, f)
+	g := StartGateway(t, ps, GatewayOpts{ChainExtra: cacheExtra, Groups: map[string]GroupSpec{
+		"default": {Nodes: []string{"a", "b"}},
+		"logs":    {Methods: []string{"eth_getLogs"}, Nodes: []string{"a", "b"}, MaxLogsRange: 100},
+	}})
+	params := fmt.Sprintf(`[{"fromBlock":"0x1","toBlock":"0x3e8","address":%q}]`, emitterAddress.Hex())
+	body := rawBody(`7`, "eth_getLogs", params)
+	want := direct(t, f.Node("a").URL, body)
+	if n := strings.Count(string(want), `"logIndex"`); n != 10 {
+		t.Fatalf("fixture: the node returns %d logs, want 10: %s", n, want)
+	}
+	ResetAll(ps)
+	got, _ := gw(t, g, body)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("split answer differs from one node's:\n got %s\nwant %s", got, want)
+	}
+	ca, cb := ps["a"].Count("eth_getLogs"), ps["b"].Count("eth_getLogs")
+	if ca+cb < 10 || ca == 0 || cb == 0 {
+		t.Fatalf("chunk calls: a %d, b %d; want >= 10 over both nodes", ca, cb)
+	}
+
+	// A chunk that fails fails the whole call, with the node's error.
+	fail := func(w http.ResponseWriter, r *http.Request, b []byte) bool {
+		if bytes.Contains(b, []byte(`"fromBlock":"0x1f6"`)) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"chunk refused"}}`)
+			return true
+		}
+		return false
+	}
+	ps["a"].SetFault(fail)
+	ps["b"].SetFault(fail)
+	got, _ = gw(t, g, rawBody(`8`, "eth_getLogs", fmt.Sprintf(`[{"fromBlock":"0x2","toBlock":"0x3e9","address":%q}]`, emitterAddress.Hex())))
+	if !strings.Contains(string(got), `"error"`) || !strings.Contains(string(got), "chunk refused") || strings.Contains(string(got), `"result"`) {
+		t.Fatalf("a failing chunk did not fail the call with its error: %s", got)
+	}
+	if !strings.Contains(string(got), `"id":8`) {
+		t.Fatalf("the error does not carry the client's id: %s", got)
+	}
+}
