@@ -50,6 +50,7 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/drain", a.drain)
 	mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/undrain", a.undrain)
 	mux.HandleFunc("POST /admin/reload", a.reload)
+	mux.HandleFunc("POST /admin/chains/{chain}/cache/purge", a.purgeCache)
 	if keys != nil {
 		mux.Handle("/admin/keys", keys)
 		mux.Handle("/admin/keys/", keys)

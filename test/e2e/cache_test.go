@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/rpcgate/rpcgate/internal/redistest"
 )
 
 // Response cache (issue 13), against real anvils started with
@@ -380,5 +382,50 @@ func TestCacheLogsRangeSplitting(t *testing.T) {
 	}
 	if !strings.Contains(string(got), `"id":8`) {
 		t.Fatalf("the error does not carry the client's id: %s", got)
+	}
+}
+
+// TestCacheRedisTierSharedByReplicas: replica B serves a block that
+// replica A cached, without calling a node.
+func TestCacheRedisTierSharedByReplicas(t *testing.T) {
+	t.Parallel()
+	addr, prefix := redistest.Shared(t)
+	f := StartFinalityFleet(t, 1, "a")
+	f.Mine(8)
+	pa, pb := StartProxy(t, "a", f.Node("a").URL), StartProxy(t, "a", f.Node("a").URL)
+	extra := fmt.Sprintf("    finality_depth: 8\n    cache: {max_bytes: 67108864, finality_poll: 100ms, redis: %q, redis_prefix: %q}\n", "redis://"+addr+"/0", prefix)
+	ga := StartGateway(t, map[string]*Proxy{"a": pa}, GatewayOpts{ChainExtra: extra})
+	gb := StartGateway(t, map[string]*Proxy{"a": pb}, GatewayOpts{ChainExtra: extra})
+	waitFinalized(t, ga, 6)
+	waitFinalized(t, gb, 6)
+	hash, _ := f.Node("a").BlockHash(5)
+	body := rawBody(`"r"`, "eth_getBlockByHash", fmt.Sprintf(`[%q,true]`, hash))
+	want := direct(t, f.Node("a").URL, body)
+	if got, st := gw(t, ga, body); st != "rpcgate; fwd=miss" || !bytes.Equal(got, want) {
+		t.Fatalf("replica A: %s %s", st, got)
+	}
+	got, st := gw(t, gb, body)
+	if st != "rpcgate; hit" || !bytes.Equal(got, want) {
+		t.Fatalf("replica B did not serve A's cached block: Cache-Status %q\n got %s\nwant %s", st, got, want)
+	}
+	if n := pb.Count("eth_getBlockByHash"); n != 0 {
+		t.Fatalf("replica B called its node %d times for a block A had cached", n)
+	}
+	if v, _ := gb.Metric(t, "rpcgate_cache_lookups_total", map[string]string{"chain": "eth", "tier": "redis", "result": "hit"}); v != 1 {
+		t.Fatalf("replica B redis hits = %v, want 1", v)
+	}
+	if len(redistest.Keys(t, addr, prefix)) == 0 {
+		t.Fatalf("nothing under the test's Redis prefix %s", prefix)
+	}
+
+	// The admin purge empties the chain's cache in memory and in Redis.
+	if code, b := ga.Admin(t, "POST", "/admin/chains/eth/cache/purge", nil); code != 200 {
+		t.Fatalf("purge: HTTP %d %s", code, b)
+	}
+	if keys := redistest.Keys(t, addr, prefix); len(keys) != 0 {
+		t.Fatalf("after purge, Redis still holds %v", keys)
+	}
+	if _, st := gw(t, ga, body); st != "rpcgate; fwd=miss" {
+		t.Fatalf("after purge, replica A still hit: %s", st)
 	}
 }
