@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ func (f *Finality) run(ctx context.Context, every time.Duration) {
 }
 
 type report struct {
+	n           *node.Node
 	fin, safe   uint64
 	finOK       bool
 	head        uint64
@@ -92,11 +94,13 @@ func (f *Finality) poll(ctx context.Context, every time.Duration) {
 		}
 		healthy++
 		if r, ok := probe(ctx, n, every); ok {
+			r.n = n
 			reps = append(reps, r)
 		}
 	}
 	for _, r := range reps {
 		if r.hash != "" {
+			f.recheck(ctx, r.n, r.head, every)
 			f.observeHead(r.head, r.hash, r.paren)
 		}
 	}
@@ -160,6 +164,84 @@ func (f *Finality) observeHead(num uint64, hash, parent string) {
 			replaced = append(replaced, old)
 		}
 		f.hashes[num-1] = parent
+	}
+	f.hashes[num] = hash
+	f.mu.Unlock()
+	if len(replaced) > 0 && f.onReorg != nil {
+		f.onReorg(replaced)
+	}
+}
+
+// maxRecheck bounds how many known heights one poll re-reads per node.
+const maxRecheck = 64
+
+// recheck re-reads, from node n, the hashes of the known heights below
+// its head: a fork that grew by several blocks between two polls shares no
+// height with the last head seen, and only this notices that it replaced
+// blocks further down.
+func (f *Finality) recheck(ctx context.Context, n *node.Node, head uint64, timeout time.Duration) {
+	fin := f.Finalized()
+	f.mu.Lock()
+	var heights []uint64
+	for h := range f.hashes {
+		if h > fin && h < head {
+			heights = append(heights, h)
+		}
+	}
+	f.mu.Unlock()
+	if len(heights) == 0 {
+		return
+	}
+	slices.Sort(heights)
+	if len(heights) > maxRecheck {
+		heights = heights[len(heights)-maxRecheck:]
+	}
+	body := []byte{'['}
+	for i, h := range heights {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, `{"jsonrpc":"2.0","id":`...)
+		body = strconv.AppendUint(body, h, 10)
+		body = append(body, `,"method":"eth_getBlockByNumber","params":[`...)
+		body = evm.AppendQuantity(body, h)
+		body = append(body, `,false]}`...)
+	}
+	body = append(body, ']')
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := n.Do(ctx, schedule.High, time.Now().Add(timeout), body)
+	if err != nil {
+		return
+	}
+	defer resp.Release()
+	rs, err := jsonrpc.ScanResponseBatch(resp.Body, nil)
+	if err != nil {
+		return
+	}
+	for _, x := range rs {
+		num, ok := blockField(x.Result, "number")
+		hash, hok := jsonrpc.ObjectMember(x.Result, "hash")
+		if x.Err != nil || !ok || !hok || !isHash(hash) {
+			continue
+		}
+		f.observeAt(num, lowerHash(hash))
+	}
+}
+
+// observeAt records the canonical hash at num, reporting a reorg when it
+// differs from the one known.
+func (f *Finality) observeAt(num uint64, hash string) {
+	var replaced []string
+	f.mu.Lock()
+	if old, ok := f.hashes[num]; ok && old != hash {
+		replaced = append(replaced, old)
+		for n, h := range f.hashes {
+			if n > num {
+				replaced = append(replaced, h)
+				delete(f.hashes, n)
+			}
+		}
 	}
 	f.hashes[num] = hash
 	f.mu.Unlock()

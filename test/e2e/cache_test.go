@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"strings"
@@ -427,5 +428,89 @@ func TestCacheRedisTierSharedByReplicas(t *testing.T) {
 	}
 	if _, st := gw(t, ga, body); st != "rpcgate; fwd=miss" {
 		t.Fatalf("after purge, replica A still hit: %s", st)
+	}
+}
+
+// forwardTo is a proxy fault that sends every request to another node:
+// the node behind the proxy switches fork at once.
+func forwardTo(url string) Fault {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			abortConn(w)
+			return true
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		return true
+	}
+}
+
+// TestCacheReorgEvicts: two anvils diverge (a different transaction mined
+// on each at the same height; b's fork then grows longer). The gateway's
+// node switches from a's fork to b's; right after the gateway sees the
+// reorg, 100 reads of the replaced block and its receipts never return
+// a's answers.
+func TestCacheReorgEvicts(t *testing.T) {
+	t.Parallel()
+	f := StartFinalityFleet(t, 32, "a", "b") // finalized stays at 0: everything above is unfinalized
+	f.Mine(4)
+	a, b := f.Node("a"), f.Node("b")
+	cla, clb := dial(t, a.URL), dial(t, b.URL)
+	txA := signTx(t, cla, otherAddress, big.NewInt(1), nil)
+	txB := signTx(t, clb, otherAddress, big.NewInt(2), nil)
+	f.Do("eth_sendRawTransaction", []any{hexBytes(rawTx(t, txA))}, "a")
+	f.Do("eth_sendRawTransaction", []any{hexBytes(rawTx(t, txB))}, "b")
+	f.Mine(1, "a")
+	f.Mine(1, "b")
+	hashA, _ := a.BlockHash(5)
+	hashB, _ := b.BlockHash(5)
+	if hashA == hashB {
+		t.Fatal("fixture: the forks did not diverge at block 5")
+	}
+
+	p := StartProxy(t, "n", a.URL)
+	g := StartGateway(t, map[string]*Proxy{"n": p}, GatewayOpts{
+		ChainExtra: "    finality_depth: 1000\n    cache: {max_bytes: 67108864, finality_poll: 100ms, unfinalized_ttl: 10m}\n"})
+	reads := [][]byte{
+		rawBody(`1`, "eth_getBlockByHash", fmt.Sprintf(`[%q,false]`, hashA)),
+		rawBody(`2`, "eth_getTransactionReceipt", fmt.Sprintf(`[%q]`, txA.Hash().Hex())),
+		rawBody(`3`, "eth_getTransactionByHash", fmt.Sprintf(`[%q]`, txA.Hash().Hex())),
+		rawBody(`4`, "eth_getBlockReceipts", fmt.Sprintf(`[%q]`, hashA)),
+		rawBody(`5`, "eth_getBlockByNumber", `["0x5",false]`),
+	}
+	// On a's fork: every read is answered, and the by-hash ones are cached.
+	for _, r := range reads {
+		gw(t, g, r)
+		if got, _ := gw(t, g, r); !bytes.Contains(got, []byte(hashA)) {
+			t.Fatalf("on fork a, %s answered %s", r, got)
+		}
+	}
+	eventually(t, 10*time.Second, "block 5 known as canonical", func() (bool, string) {
+		v, _ := g.Metric(t, "rpcgate_cache_lookups_total", map[string]string{"chain": "eth", "class": "receipt", "tier": "memory", "result": "hit"})
+		return v >= 1, fmt.Sprintf("receipt hits %v", v)
+	})
+
+	// b's fork grows longer, and the node behind the gateway is now on it.
+	f.Mine(3, "b")
+	p.SetFault(forwardTo(b.URL))
+	eventually(t, 20*time.Second, "the gateway to see the reorg", func() (bool, string) {
+		v, _ := g.Metric(t, "rpcgate_chain_reorgs_total", map[string]string{"chain": "eth"})
+		return v >= 1, fmt.Sprintf("rpcgate_chain_reorgs_total = %v", v)
+	})
+	if v, _ := g.Metric(t, "rpcgate_cache_reorg_evictions_total", map[string]string{"chain": "eth"}); v < 1 {
+		t.Fatalf("rpcgate_cache_reorg_evictions_total = %v after the reorg", v)
+	}
+	for i := 0; i < 100; i++ {
+		r := reads[i%len(reads)]
+		got, st := gw(t, g, r)
+		if bytes.Contains(got, []byte(hashA)) || bytes.Contains(got, []byte(strings.ToLower(hashA))) {
+			t.Fatalf("read %d after the reorg returned the old fork's answer (%s): %s", i, st, got)
+		}
+	}
+	if got, _ := gw(t, g, reads[4]); !bytes.Contains(got, []byte(hashB)) {
+		t.Fatalf("block 5 after the switch: %s, want b's %s", got, hashB)
 	}
 }
