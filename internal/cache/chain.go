@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rpcgate/rpcgate/internal/config"
 	"github.com/rpcgate/rpcgate/internal/fleet"
@@ -36,6 +37,8 @@ type Chain struct {
 
 	mu     sync.Mutex
 	byHash map[string]map[string]struct{} // unfinalized keys by the block hash they are about
+
+	counters sync.Map // class+tier+result → prometheus.Counter (a hit must not hash labels)
 
 	// Flights coalesces identical concurrent calls; the pipeline owns what
 	// the flights carry.
@@ -116,22 +119,36 @@ func (c *Chain) Get(ctx context.Context, l *Lookup, method string) (Template, bo
 		return Template{}, false
 	}
 	if e, ok := c.mem.GetIfPresent(l.Key); ok && c.valid(e) {
-		c.m.Lookups.WithLabelValues(c.name, l.Class, "memory", "hit").Inc()
+		c.count(l.Class, "memory", "hit")
 		return e.tmpl, true
 	}
-	c.m.Lookups.WithLabelValues(c.name, l.Class, "memory", "miss").Inc()
+	c.count(l.Class, "memory", "miss")
 	if c.redis == nil {
 		return Template{}, false
 	}
 	t, ok := c.redis.get(ctx, l.Key)
 	if !ok {
-		c.m.Lookups.WithLabelValues(c.name, l.Class, "redis", "miss").Inc()
+		c.count(l.Class, "redis", "miss")
 		return Template{}, false
 	}
-	c.m.Lookups.WithLabelValues(c.name, l.Class, "redis", "hit").Inc()
+	c.count(l.Class, "redis", "hit")
 	c.set(l.Key, &entry{tmpl: t, final: true, exp: finalTTL})
 	return t, true
 }
+
+// count counts one lookup.
+func (c *Chain) count(class, tier, result string) {
+	k := lookupKey{class, tier, result}
+	if v, ok := c.counters.Load(k); ok {
+		v.(prometheus.Counter).Inc()
+		return
+	}
+	ctr := c.m.Lookups.WithLabelValues(c.name, class, tier, result)
+	c.counters.Store(k, ctr)
+	ctr.Inc()
+}
+
+type lookupKey struct{ class, tier, result string }
 
 // valid re-checks an unfinalized entry against the canonical hash known at
 // its height: a reorg the tracker saw but whose eviction raced this read

@@ -117,8 +117,15 @@ func Derive(chain, method string, params []byte) (Lookup, bool) {
 	buf.WriteByte(0)
 	buf.WriteString(method)
 	buf.WriteByte(0)
-	if err := json.Compact(&buf, p); err != nil {
-		return Lookup{}, false
+	if hasSpace(p) {
+		if err := json.Compact(&buf, p); err != nil {
+			return Lookup{}, false
+		}
+	} else {
+		if !json.Valid(p) {
+			return Lookup{}, false
+		}
+		buf.Write(p)
 	}
 	l := Lookup{Key: buf.String(), Class: "other", Share: true}
 	if !cacheable {
@@ -223,3 +230,14 @@ func isHexDigit(c byte) bool {
 // lowerHash is a quoted hash as a lower-case string, so that reorg tags
 // match however a client spelled the hash.
 func lowerHash(h []byte) string { return string(bytes.ToLower(h)) }
+
+// hasSpace reports whitespace anywhere in b (inside strings too: then
+// compaction decides, which is only slower).
+func hasSpace(b []byte) bool {
+	for _, c := range b {
+		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			return true
+		}
+	}
+	return false
+}
