@@ -234,6 +234,9 @@ func (f *Finality) recheck(ctx context.Context, n *node.Node, head uint64, timeo
 func (f *Finality) observeAt(num uint64, hash string) {
 	var replaced []string
 	f.mu.Lock()
+	if f.hashes == nil {
+		f.hashes = map[uint64]string{}
+	}
 	if old, ok := f.hashes[num]; ok && old != hash {
 		replaced = append(replaced, old)
 		for n, h := range f.hashes {
