@@ -271,9 +271,14 @@ func (p *Pipeline) batch(ctx context.Context, caller Caller, reqs []jsonrpc.Requ
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, nil, rec); !ok {
 		return out
 	}
-	res := p.exec.Batch(ctx, c, classOf(id), items, rec)
-	for i := range items {
-		it := &items[i]
+	hits, run := p.batchHits(ctx, c, items), items
+	if hits != nil {
+		run = hits.pending
+		hits.account(ctx, p, c, items, caller)
+	}
+	res := p.exec.Batch(ctx, c, classOf(id), run, rec)
+	for i := range run {
+		it := &run[i]
 		if it.Group == nil {
 			continue
 		}
@@ -288,6 +293,9 @@ func (p *Pipeline) batch(ctx context.Context, caller Caller, reqs []jsonrpc.Requ
 	rec.Outcome = relay.OutcomeOK
 	ob := outPool.Get().(*[]byte)
 	body, any := res.AppendTo((*ob)[:0])
+	if hits != nil {
+		body, any = hits.merge(ctx, nil, body)
+	}
 	*ob = body
 	if !any {
 		res.Release()

@@ -514,3 +514,29 @@ func TestCacheReorgEvicts(t *testing.T) {
 		t.Fatalf("block 5 after the switch: %s, want b's %s", got, hashB)
 	}
 }
+
+// TestCacheBatchElements: batch elements are answered from the cache too,
+// byte for byte as the node answers the same batch, and cached elements
+// are not sent to the node again.
+func TestCacheBatchElements(t *testing.T) {
+	t.Parallel()
+	c := startCacheChain(t, GatewayOpts{})
+	n := hexN(c.finalBelow)
+	batch := []byte(`[` + string(rawBody(`1`, "eth_getBalance", fmt.Sprintf(`[%q,%s]`, devAddress.Hex(), n))) + `,` +
+		string(rawBody(`"two"`, "eth_getTransactionReceipt", fmt.Sprintf(`[%q]`, c.txHash))) + `,` +
+		`{"jsonrpc":"2.0","method":"eth_chainId","params":[]},` +
+		string(rawBody(`3`, "eth_getBlockTransactionCountByNumber", `[`+n+`]`)) + `]`)
+	want := direct(t, c.f.Node("a").URL, batch)
+	first, _ := gw(t, c.g, batch)
+	if !bytes.Equal(first, want) {
+		t.Fatalf("first batch differs from the node's:\n got %s\nwant %s", first, want)
+	}
+	before := c.p.Total()
+	second, _ := gw(t, c.g, batch)
+	if !bytes.Equal(second, want) {
+		t.Fatalf("cached batch differs from the node's:\n got %s\nwant %s", second, want)
+	}
+	if got := c.p.Count("eth_getBalance") + c.p.Count("eth_getTransactionReceipt") + c.p.Count("eth_getBlockTransactionCountByNumber"); got != 3 {
+		t.Fatalf("cached batch elements reached the node again (%d calls; total before %d, after %d)", got, before, c.p.Total())
+	}
+}
