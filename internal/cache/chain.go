@@ -31,6 +31,7 @@ type Chain struct {
 	mem     *otter.Cache[string, *entry]
 	redis   *redisTier
 	ttl     time.Duration
+	rtTTL   time.Duration // realtime_ttl; 0: off
 	methods map[string]string
 	logs    map[string]uint64 // max_logs_range by group
 	m       *Metrics
@@ -73,6 +74,7 @@ func newChain(name string, fc *fleet.Chain, cc *config.Chain, m *Metrics) *Chain
 	}
 	w := m.Waiting.WithLabelValues(name)
 	c.Flights.waiting = w.Add
+	c.rtTTL = cc.Cache.RealtimeTTL.D()
 	c.fin = &Finality{chain: fc}
 	c.fin.depth.Store(*cc.FinalityDepth)
 	c.fin.onReorg = c.reorg
@@ -115,7 +117,7 @@ func (c *Chain) policy(method string) string {
 // Get looks l up: memory first, then Redis. The returned template is
 // read-only.
 func (c *Chain) Get(ctx context.Context, l *Lookup, method string) (Template, bool) {
-	if l.Scope == ScopeNone || c.policy(method) == config.CachePolicyOff {
+	if (l.Scope == ScopeNone && !c.realtime(l)) || c.policy(method) == config.CachePolicyOff {
 		return Template{}, false
 	}
 	if e, ok := c.mem.GetIfPresent(l.Key); ok && c.valid(e) {
@@ -123,7 +125,7 @@ func (c *Chain) Get(ctx context.Context, l *Lookup, method string) (Template, bo
 		return e.tmpl, true
 	}
 	c.count(l.Class, "memory", "miss")
-	if c.redis == nil {
+	if c.redis == nil || l.Scope == ScopeNone {
 		return Template{}, false
 	}
 	t, ok := c.redis.get(ctx, l.Key)
@@ -135,6 +137,9 @@ func (c *Chain) Get(ctx context.Context, l *Lookup, method string) (Template, bo
 	c.set(l.Key, &entry{tmpl: t, final: true, exp: finalTTL})
 	return t, true
 }
+
+// realtime reports a tip read that realtime_ttl lets the cache keep.
+func (c *Chain) realtime(l *Lookup) bool { return l.Realtime && c.rtTTL > 0 }
 
 // count counts one lookup.
 func (c *Chain) count(class, tier, result string) {
@@ -166,7 +171,7 @@ func (c *Chain) valid(e *entry) bool {
 // told are never stored.
 func (c *Chain) Put(ctx context.Context, l *Lookup, method string, t Template, r *jsonrpc.Response) {
 	pol := c.policy(method)
-	if l.Scope == ScopeNone || pol == config.CachePolicyOff {
+	if (l.Scope == ScopeNone && !c.realtime(l)) || pol == config.CachePolicyOff {
 		return
 	}
 	switch {
@@ -178,6 +183,11 @@ func (c *Chain) Put(ctx context.Context, l *Lookup, method string, t Template, r
 		return
 	}
 	e := &entry{tmpl: t}
+	if l.Scope == ScopeNone { // realtime: a short TTL, never shared through Redis
+		e.exp = c.rtTTL
+		c.set(l.Key, e)
+		return
+	}
 	switch l.Scope {
 	case ScopeStatic:
 		e.final = true

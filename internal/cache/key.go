@@ -49,6 +49,8 @@ type Lookup struct {
 	Hash string
 	// Share: concurrent identical calls may share one upstream call.
 	Share bool
+	// Realtime: a tip answer, kept only under cache.realtime_ttl.
+	Realtime bool
 }
 
 type methodInfo struct {
@@ -96,6 +98,10 @@ var shared = map[string]bool{
 	"eth_blobBaseFee": true, "eth_feeHistory": true, "eth_estimateGas": true, "eth_syncing": true,
 }
 
+// realtime lists the tip reads cache.realtime_ttl may keep. eth_blockNumber
+// is not one: a kept answer could be older than one already served.
+var realtime = map[string]bool{"eth_gasPrice": true, "eth_maxPriorityFeePerGas": true, "eth_blobBaseFee": true}
+
 // Derive reads what a call means for the cache. ok is false for calls
 // neither cached nor shared (writes, filters, subscriptions, unknown
 // methods, params that are not a JSON array).
@@ -129,6 +135,7 @@ func Derive(chain, method string, params []byte) (Lookup, bool) {
 	}
 	l := Lookup{Key: buf.String(), Class: "other", Share: true}
 	if !cacheable {
+		l.Realtime = realtime[method]
 		return l, true
 	}
 	l.Class = info.class

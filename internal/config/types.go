@@ -263,6 +263,11 @@ type Cache struct {
 	// block is kept (it is keyed by block hash and evicted at once when a
 	// reorg replaces that hash). 0 keeps no such answers. Default: 2s.
 	UnfinalizedTTL *Duration `yaml:"unfinalized_ttl"`
+	// RealtimeTTL, when > 0, keeps answers that depend on the tip
+	// (eth_gasPrice, eth_maxPriorityFeePerGas, eth_blobBaseFee) this long:
+	// a fraction of the block time. eth_blockNumber is never kept (it must
+	// not go backwards). Default: 0 (off).
+	RealtimeTTL Duration `yaml:"realtime_ttl"`
 	// FinalityPoll is how often each node's "safe" and "finalized" blocks
 	// (and its head block's hash, for reorg detection) are read.
 	// Default: 2s.

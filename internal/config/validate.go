@@ -694,6 +694,9 @@ func (v *checker) cache(p string, c *Cache) {
 		v.at(p+".unfinalized_ttl", "unfinalized_ttl must not be negative", `set unfinalized_ttl: "2s", or 0 to keep no unfinalized answers`)
 	}
 	v.positive(p+".finality_poll", c.FinalityPoll)
+	if c.RealtimeTTL < 0 {
+		v.at(p+".realtime_ttl", "realtime_ttl must not be negative", `set realtime_ttl to a fraction of the block time such as "2s", or 0 (off)`)
+	}
 	for _, m := range slices.Sorted(maps.Keys(c.Methods)) {
 		switch c.Methods[m] {
 		case CachePolicyOff, CachePolicyFinalized, CachePolicyUnfinalized:

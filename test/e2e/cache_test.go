@@ -540,3 +540,35 @@ func TestCacheBatchElements(t *testing.T) {
 		t.Fatalf("cached batch elements reached the node again (%d calls; total before %d, after %d)", got, before, c.p.Total())
 	}
 }
+
+// TestCacheRealtimeOffByDefault: tip answers are never kept unless
+// realtime_ttl is set; with it, they are kept for that long.
+func TestCacheRealtimeOffByDefault(t *testing.T) {
+	t.Parallel()
+	f := StartFinalityFleet(t, 1, "a")
+	p := StartProxy(t, "a", f.Node("a").URL)
+	off := StartGateway(t, map[string]*Proxy{"a": p}, GatewayOpts{ChainExtra: cacheExtra})
+	body := rawBody(`1`, "eth_gasPrice", `[]`)
+	for i := 0; i < 2; i++ {
+		if _, st := gw(t, off, body); st != "rpcgate; fwd=miss" {
+			t.Fatalf("gas price without realtime_ttl: Cache-Status %q", st)
+		}
+	}
+	if n := p.Count("eth_gasPrice"); n != 2 {
+		t.Fatalf("gas price without realtime_ttl reached the node %d times, want 2", n)
+	}
+	q := StartProxy(t, "a", f.Node("a").URL)
+	on := StartGateway(t, map[string]*Proxy{"a": q}, GatewayOpts{ChainExtra: "    cache: {realtime_ttl: 1h, finality_poll: 100ms}\n"})
+	gw(t, on, body)
+	if got, st := gw(t, on, body); st != "rpcgate; hit" || !bytes.Equal(got, direct(t, f.Node("a").URL, body)) {
+		t.Fatalf("gas price with realtime_ttl: Cache-Status %q, %s", st, got)
+	}
+	if n := q.Count("eth_gasPrice"); n != 1 {
+		t.Fatalf("gas price with realtime_ttl reached the node %d times, want 1", n)
+	}
+	// eth_blockNumber is never kept: it must not go backwards.
+	gw(t, on, rawBody(`1`, "eth_blockNumber", `[]`))
+	if _, st := gw(t, on, rawBody(`1`, "eth_blockNumber", `[]`)); st == "rpcgate; hit" {
+		t.Fatal("eth_blockNumber was served from the cache")
+	}
+}
