@@ -28,7 +28,7 @@ func main() {
 	flag.Parse()
 	tr := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	before := upstream(hc, *admin, *token)
+	before, cBefore := upstream(hc, *admin, *token, "rpcgate_node_requests_total{"), upstream(hc, *admin, *token, "rpcgate_cache_coalesced_total{")
 	calls, failed := 0, 0
 	for r := 0; r < *rounds; r++ {
 		// A new head each round: the block number is new, so nothing is cached.
@@ -58,13 +58,16 @@ func main() {
 		close(start)
 		wg.Wait()
 	}
-	after := upstream(hc, *admin, *token)
-	fmt.Printf("HERDRESULT clients=%d rounds=%d client_calls=%d failed=%d upstream_calls=%.0f upstream_per_client_call=%.4f\n",
-		*clients, *rounds, calls, failed, after-before, (after-before)/float64(calls))
+	after, cAfter := upstream(hc, *admin, *token, "rpcgate_node_requests_total{"), upstream(hc, *admin, *token, "rpcgate_cache_coalesced_total{")
+	// Every client call either led an upstream call or was coalesced into
+	// one; the node counter also holds the gateway's own polls meanwhile.
+	leaders := float64(calls) - (cAfter - cBefore)
+	fmt.Printf("HERDRESULT clients=%d rounds=%d client_calls=%d failed=%d coalesced=%.0f herd_upstream_calls=%.0f herd_upstream_per_client_call=%.4f node_requests_incl_polls=%.0f\n",
+		*clients, *rounds, calls, failed, cAfter-cBefore, leaders, leaders/float64(calls), after-before)
 }
 
-// upstream sums rpcgate_node_requests_total.
-func upstream(hc *http.Client, admin, token string) float64 {
+// upstream sums the samples of one metric (prefix: name and "{").
+func upstream(hc *http.Client, admin, token, prefix string) float64 {
 	req, _ := http.NewRequest("GET", admin+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
@@ -78,7 +81,7 @@ func upstream(hc *http.Client, admin, token string) float64 {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "rpcgate_node_requests_total{") {
+		if strings.HasPrefix(line, prefix) {
 			f := strings.Fields(line)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			sum += v
