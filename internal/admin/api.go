@@ -59,6 +59,7 @@ func Handler(token string, m *telemetry.Metrics, f Fleet, keys http.Handler, log
 	if _, ok := f.(Quarantiner); ok {
 		mux.HandleFunc("POST /admin/chains/{chain}/nodes/{name}/unquarantine", a.unquarantine)
 	}
+	mux.HandleFunc("POST /admin/chains/{chain}/cache/purge", a.purgeCache)
 	if keys != nil {
 		mux.Handle("/admin/keys", keys)
 		mux.Handle("/admin/keys/", keys)

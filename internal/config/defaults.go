@@ -60,6 +60,12 @@ const (
 	DefaultProbationChecks    = 3
 	DefaultOrchestratorWeight = 10
 	DefaultSessionEpoch       = 10 * time.Minute
+	// Cache (issue 13).
+	DefaultFinalityDepth  = 64
+	DefaultCacheMaxBytes  = 64 << 20
+	DefaultUnfinalizedTTL = 2 * time.Second
+	DefaultFinalityPoll   = 2 * time.Second
+	DefaultCacheRedisPfx  = "rpcgate:cache:"
 )
 
 // Values of Plan.Priority, Chain.Keys and Tenancy.OnRedisError.
@@ -197,6 +203,19 @@ func (ch *Chain) applyDefaults() {
 		ch.MaxLag = &lag
 	}
 	setDefault(&ch.PollInterval, Duration(DefaultPollInterval))
+	if ch.FinalityDepth == nil {
+		d := uint64(DefaultFinalityDepth)
+		ch.FinalityDepth = &d
+	}
+	if c := ch.Cache; c != nil {
+		setDefault(&c.MaxBytes, DefaultCacheMaxBytes)
+		if c.UnfinalizedTTL == nil {
+			d := Duration(DefaultUnfinalizedTTL)
+			c.UnfinalizedTTL = &d
+		}
+		setDefault(&c.FinalityPoll, Duration(DefaultFinalityPoll))
+		setDefault(&c.RedisPrefix, DefaultCacheRedisPfx)
+	}
 	setDefault(&ch.Timeout, Duration(DefaultTimeout))
 	setDefault(&ch.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&ch.AttemptTimeout.Min, Duration(DefaultAttemptMin))

@@ -238,3 +238,35 @@ func schemaPath(p string) string {
 	}
 	return strings.Join(parts, ".")
 }
+
+// TestCacheExample pins the canonical cache example of issue 13: the
+// minimal config with finality_depth, cache.max_bytes and max_logs_range.
+func TestCacheExample(t *testing.T) {
+	t.Parallel()
+	cfg := parseExample(t, "cache.yaml")
+	eth := cfg.Chains["eth"]
+	if eth == nil || eth.Cache == nil {
+		t.Fatalf("cache.yaml: chain eth has no cache: %+v", eth)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"finality_depth", *eth.FinalityDepth, uint64(8)},
+		{"cache.max_bytes", eth.Cache.MaxBytes, int64(67108864)},
+		{"cache.unfinalized_ttl default", eth.Cache.UnfinalizedTTL.D(), DefaultUnfinalizedTTL},
+		{"cache.finality_poll default", eth.Cache.FinalityPoll.D(), DefaultFinalityPoll},
+		{"logs.max_logs_range", eth.Groups["logs"].MaxLogsRange, uint64(100)},
+		{"default.max_logs_range", eth.Groups["default"].MaxLogsRange, uint64(0)},
+		{"nodes", len(eth.Nodes), 3},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	min := parseExample(t, "minimal.yaml")
+	if min.Chains["eth"].Cache != nil {
+		t.Error("minimal.yaml turns the cache on; it must stay off by default")
+	}
+}

@@ -284,7 +284,52 @@ type Chain struct {
 	Consensus *Consensus `yaml:"consensus"`
 	// Reputation tunes node scores and quarantine (see Reputation).
 	Reputation Reputation `yaml:"reputation"`
+	// FinalityDepth is how many blocks below the best head count as final
+	// when no healthy majority of nodes reports a "finalized" block (chains
+	// without the tag). Nodes' own finalized block wins when they report
+	// one. Default: 64.
+	FinalityDepth *uint64 `yaml:"finality_depth"`
+	// Cache turns on the response cache, request coalescing and the
+	// finality tracking behind them. Default: absent (off).
+	Cache *Cache `yaml:"cache"`
 }
+
+// Cache configures a chain's response cache (see docs/cache.md).
+type Cache struct {
+	// MaxBytes bounds the memory tier (keys and values). Default: 64 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// UnfinalizedTTL is how long an answer about a block above the finalized
+	// block is kept (it is keyed by block hash and evicted at once when a
+	// reorg replaces that hash). 0 keeps no such answers. Default: 2s.
+	UnfinalizedTTL *Duration `yaml:"unfinalized_ttl"`
+	// RealtimeTTL, when > 0, keeps answers that depend on the tip
+	// (eth_gasPrice, eth_maxPriorityFeePerGas, eth_blobBaseFee) this long:
+	// a fraction of the block time. eth_blockNumber is never kept (it must
+	// not go backwards). Default: 0 (off).
+	RealtimeTTL Duration `yaml:"realtime_ttl"`
+	// FinalityPoll is how often each node's "safe" and "finalized" blocks
+	// (and its head block's hash, for reorg detection) are read.
+	// Default: 2s.
+	FinalityPoll Duration `yaml:"finality_poll"`
+	// Methods overrides the policy per method (exact name): "off" (never
+	// cached), "finalized" (only answers about finalized blocks) or
+	// "unfinalized" (finalized answers, and by-hash answers above
+	// finality). Default: "unfinalized" for every cacheable method.
+	Methods map[string]string `yaml:"methods"`
+	// Redis, when set, is a shared second tier (redis://host:port/db):
+	// finalized answers are written there too, so every replica serves
+	// them. Default: none.
+	Redis string `yaml:"redis"`
+	// RedisPrefix prefixes every Redis key. Default: "rpcgate:cache:".
+	RedisPrefix string `yaml:"redis_prefix"`
+}
+
+// Values of Cache.Methods.
+const (
+	CachePolicyOff         = "off"
+	CachePolicyFinalized   = "finalized"
+	CachePolicyUnfinalized = "unfinalized"
+)
 
 // Scheduling tunes how waiting requests get a node's free worker slots.
 type Scheduling struct {
@@ -391,6 +436,11 @@ type Group struct {
 	// Consensus compares several nodes' answers for the group's reads
 	// (see Consensus). Default: the chain's consensus, else off.
 	Consensus *Consensus `yaml:"consensus"`
+	// MaxLogsRange splits an eth_getLogs call whose numeric block range is
+	// wider than this many blocks into chunks run concurrently on the
+	// group's nodes (only with the chain's cache on). 0: never split.
+	// Default: 0.
+	MaxLogsRange uint64 `yaml:"max_logs_range"`
 }
 
 // Duration is a time.Duration written as "1.5s", "200ms" or "2m" in YAML.

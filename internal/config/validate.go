@@ -241,6 +241,7 @@ func (v *checker) chain(name string, ch *Chain, hosts map[string]string) {
 	v.patterns(p+".methods.allow", ch.Methods.Allow)
 	v.patterns(p+".methods.deny", ch.Methods.Deny)
 	v.health(p+".health", ch.Health)
+	v.cache(p+".cache", ch.Cache)
 
 	if len(ch.Nodes) == 0 {
 		v.atKey(p+".nodes", fmt.Sprintf("chain %q has no nodes", name),
@@ -686,4 +687,30 @@ func orList(words []string) string {
 		return strings.Join(words, "")
 	}
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// cache checks a chain's cache block.
+func (v *checker) cache(p string, c *Cache) {
+	if c == nil {
+		return
+	}
+	if c.MaxBytes < 0 {
+		v.at(p+".max_bytes", fmt.Sprintf("max_bytes must not be negative, got %d", c.MaxBytes),
+			"set max_bytes: 67108864 (64 MiB), or remove it to use the default")
+	}
+	if c.UnfinalizedTTL != nil && *c.UnfinalizedTTL < 0 {
+		v.at(p+".unfinalized_ttl", "unfinalized_ttl must not be negative", `set unfinalized_ttl: "2s", or 0 to keep no unfinalized answers`)
+	}
+	v.positive(p+".finality_poll", c.FinalityPoll)
+	if c.RealtimeTTL < 0 {
+		v.at(p+".realtime_ttl", "realtime_ttl must not be negative", `set realtime_ttl to a fraction of the block time such as "2s", or 0 (off)`)
+	}
+	for _, m := range slices.Sorted(maps.Keys(c.Methods)) {
+		switch c.Methods[m] {
+		case CachePolicyOff, CachePolicyFinalized, CachePolicyUnfinalized:
+		default:
+			v.at(joinPath(p+".methods", m), fmt.Sprintf("cache policy %q is not one of off, finalized, unfinalized", c.Methods[m]),
+				"use off (never cached), finalized (only finalized answers) or unfinalized (the default)")
+		}
+	}
 }

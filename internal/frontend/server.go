@@ -8,6 +8,7 @@ package frontend
 
 import (
 	"context"
+	"github.com/rpcgate/rpcgate/internal/cache"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -64,6 +65,8 @@ type Options struct {
 	Metrics *telemetry.Metrics
 	// Tenancy is the tenant stage (keys, plans, limits, usage).
 	Tenancy *pipeline.Tenancy
+	// Cache holds the chains' response caches (nil: none).
+	Cache *cache.Set
 	// Pages serves GET pages (e.g. /status) on the public listener; nil
 	// for none.
 	Pages http.Handler
@@ -80,7 +83,7 @@ type Options struct {
 // New returns a server.
 func New(o Options) *Server {
 	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries,
-		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions})}
+		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions, Cache: o.Cache})}
 	if s.base == nil {
 		s.base = context.Background()
 	}
@@ -191,6 +194,9 @@ func send(x exchange, out *pipeline.Output) {
 	}
 	if out.Challenge != "" {
 		x.setHeader("WWW-Authenticate", out.Challenge)
+	}
+	if out.CacheStatus != "" {
+		x.setHeader("Cache-Status", out.CacheStatus)
 	}
 	x.send(out.Status, out.Body)
 }

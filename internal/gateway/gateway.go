@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rpcgate/rpcgate/internal/cache"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,6 +51,7 @@ type Gateway struct {
 	tenants *tenancy
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 	sum     *summary.Stream            // nil when summaries are off
+	caches  *cache.Set
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -88,8 +90,9 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator"),
 			Registry: m.Registry})
 	}
+	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches,
 		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	if cfg.Summaries.Enabled() {
@@ -168,6 +171,9 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 		for _, h := range cfg.Chains[name].Hosts {
 			hosts[strings.ToLower(h)] = name
 		}
+	}
+	if err := g.caches.Apply(cfg, byName); err != nil {
+		return err
 	}
 	g.chains.Store(&list)
 	g.public.SetChains(route.NewChains(byName, hosts, names))
@@ -383,6 +389,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.publicLn.Close()
 	}
 	g.wg.Wait()
+	g.caches.Stop()
 	for _, c := range g.Chains() {
 		c.Stop()
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rpcgate/rpcgate/internal/cache"
 	"github.com/rpcgate/rpcgate/internal/execute"
 	"github.com/rpcgate/rpcgate/internal/fleet"
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
@@ -45,6 +46,8 @@ type Options struct {
 	Metrics *telemetry.Metrics
 	// Sessions narrows each client's nodes (sessions.go); nil is off.
 	Sessions *session.Sessions
+	// Cache holds the chains' response caches; nil: no chain caches.
+	Cache *cache.Set
 }
 
 // Pipeline runs requests. It is safe for concurrent use.
@@ -55,11 +58,12 @@ type Pipeline struct {
 	metrics   *telemetry.Metrics
 	rpcErrors *prometheus.CounterVec // chain, group, method, class
 	sessions  *session.Sessions
+	cache     *cache.Set
 }
 
 // New returns a pipeline and registers its collectors.
 func New(o Options) *Pipeline {
-	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, sessions: o.Sessions,
+	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, sessions: o.Sessions, cache: o.Cache,
 		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_rpc_errors_total",
 			Help: "Calls a node answered with a JSON-RPC error object (also counted as outcome=\"rpc_error\" in rpcgate_requests_total), " +
 				"by chain, group, method and error class (execution, invalid_params, method_not_found, not_yet, capacity, server, other)."},
@@ -132,6 +136,8 @@ type Output struct {
 	RetryAfter int
 	// Challenge is sent as WWW-Authenticate when not empty.
 	Challenge string
+	// CacheStatus is sent as Cache-Status (RFC 9211) when not empty.
+	CacheStatus string
 
 	ans execute.Answer
 	res *execute.BatchResult
@@ -187,7 +193,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, req.ID, rec); !ok {
 		return out
 	}
-	ans := p.exec.Single(ctx, c, p.sessionGroup(caller, g, req), classOf(id), req, body, rec)
+	ans := p.run(ctx, c, p.sessionGroup(caller, g, req), classOf(id), req, body, rec)
 	p.sessionWrote(caller, req, &ans)
 	p.tenancy.account(ctx, id, req.Method, cost)
 	if ans.Err != nil {
@@ -218,6 +224,7 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	}
 	out := answer(rec, 200, ans.Body)
 	out.ans = ans
+	out.CacheStatus = cacheStatus(rec.Cache)
 	return out
 }
 
@@ -271,9 +278,14 @@ func (p *Pipeline) batch(ctx context.Context, caller Caller, reqs []jsonrpc.Requ
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, nil, rec); !ok {
 		return out
 	}
-	res := p.exec.Batch(ctx, c, classOf(id), items, rec)
-	for i := range items {
-		it := &items[i]
+	hits, run := p.batchHits(ctx, c, items), items
+	if hits != nil {
+		run = hits.pending
+		hits.account(ctx, p, c, items, caller)
+	}
+	res := p.exec.Batch(ctx, c, classOf(id), run, rec)
+	for i := range run {
+		it := &run[i]
 		if it.Group == nil {
 			continue
 		}
@@ -288,6 +300,9 @@ func (p *Pipeline) batch(ctx context.Context, caller Caller, reqs []jsonrpc.Requ
 	rec.Outcome = relay.OutcomeOK
 	ob := outPool.Get().(*[]byte)
 	body, any := res.AppendTo((*ob)[:0])
+	if hits != nil {
+		body, any = hits.merge(ctx, nil, body)
+	}
 	*ob = body
 	if !any {
 		res.Release()

@@ -160,6 +160,11 @@ type Record struct {
 	Code int
 	// Bytes is the size of the answer body sent to the client.
 	Bytes int
+	// Cache says how the response cache took part in a single call: ""
+	// (not consulted), "hit" (answered from the cache), "miss" (sent to a
+	// node) or "coalesced" (answered by an identical concurrent call's
+	// upstream answer).
+	Cache string
 
 	// Relaying (issue 9). Winner names the node whose answer was served
 	// ("" when none). HedgesSent counts hedge attempts, HedgeWon says

@@ -58,8 +58,9 @@ type Anvil struct {
 	URL  string // direct http URL, bypassing every proxy
 
 	bin     string
-	chainID int // 0: the fleet's chainID
-	genesis int // 0: genesisTime (another value gives another genesis block)
+	chainID int      // 0: the fleet's chainID
+	genesis int      // 0: genesisTime (another value gives another genesis block)
+	extra   []string // extra anvil flags (e.g. --slots-in-an-epoch)
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
@@ -153,6 +154,7 @@ func (a *Anvil) launch(port int) error {
 		"--no-mining",
 		"--quiet",
 	)
+	cmd.Args = append(cmd.Args, a.extra...)
 	cmd.Stdout = a.out
 	cmd.Stderr = a.out
 	// If the test binary dies (timeout panic, ^C) the kernel kills anvil too.

@@ -76,6 +76,8 @@ type GroupSpec struct {
 	// Extra is raw YAML for the group's other keys, one per line, indented
 	// by eight spaces already (e.g. "        hedge: {off: true}\n").
 	Extra string
+	// MaxLogsRange renders max_logs_range when > 0.
+	MaxLogsRange int
 }
 
 // GatewayOpts shape the generated config. Zero values give one chain "eth"
@@ -154,6 +156,9 @@ func gatewayConfig(listen, admin, token string, proxies map[string]*Proxy, opts 
 			fmt.Fprintf(&b, "        fallback: %s\n", q(gs.Fallback))
 		}
 		b.WriteString(gs.Extra)
+		if gs.MaxLogsRange > 0 {
+			fmt.Fprintf(&b, "        max_logs_range: %d\n", gs.MaxLogsRange)
+		}
 	}
 	b.WriteString(opts.ChainExtra)
 	return b.String()
