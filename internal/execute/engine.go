@@ -192,6 +192,7 @@ func (r *run) exec(s Strategy) {
 			a := relay.Attempt{Node: n.Name(), Start: time.Now(), Hedge: inFlight > 0}
 			if a.Hedge {
 				r.hedges++
+				call.NoQueue = true // a hedge never queues (schedule.Slots.TryAcquire)
 			}
 			r.newest = a.Start
 			if fl == nil && again == 0 && start == 1 {

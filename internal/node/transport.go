@@ -95,6 +95,10 @@ type Call struct {
 	Body    []byte
 	// Abandon, when set, lets another goroutine give up on the call.
 	Abandon *Abandon
+	// NoQueue takes a worker slot only if one is free now (a hedge):
+	// otherwise the call fails at once with KindQueueFull, nothing sent,
+	// and nothing is counted as shed.
+	NoQueue bool
 }
 
 // Do sends one JSON-RPC body (a call or a batch) to the node, waiting for a
@@ -103,6 +107,9 @@ type Call struct {
 func (n *Node) Do(ctx context.Context, class schedule.Class, deadline time.Time, body []byte) (*Response, error) {
 	return n.Send(ctx, &Call{Class: class, Deadline: deadline, Body: body})
 }
+
+// errNoFreeSlot is why a NoQueue call was not sent.
+var errNoFreeSlot = errors.New("no free worker slot")
 
 // Send makes one exchange with the node (see Call). Errors are *Error.
 //
@@ -124,7 +131,11 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 			wait = d
 		}
 	}
-	if err := n.slots.Acquire(ctx, c.Class, wait); err != nil {
+	if c.NoQueue {
+		if !n.slots.TryAcquire(c.Class) {
+			return nil, &Error{Node: n.name, Kind: KindQueueFull, Cause: errNoFreeSlot}
+		}
+	} else if err := n.slots.Acquire(ctx, c.Class, wait); err != nil {
 		switch {
 		case errors.Is(err, schedule.ErrQueueFull):
 			return nil, &Error{Node: n.name, Kind: KindQueueFull, Cause: err}

@@ -98,6 +98,22 @@ func (s *Slots) Acquire(ctx context.Context, class Class, deadline time.Time) er
 	return s.wait(ctx, class, deadline)
 }
 
+// TryAcquire takes a worker slot only if one is free now and nobody waits
+// for one; it never queues and counts nothing when it fails. Hedged
+// attempts use it: a hedge is worth sending only to a node with spare
+// capacity, and one that cannot be sent is not a request shed.
+func (s *Slots) TryAcquire(class Class) bool {
+	class = class.valid()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting == 0 && s.inUse < s.capacity {
+		s.inUse++
+		s.stats[class].Dispatched++
+		return true
+	}
+	return false
+}
+
 // wait queues the caller; s.mu is held on entry and released here.
 func (s *Slots) wait(ctx context.Context, class Class, deadline time.Time) error {
 	st := &s.stats[class]

@@ -505,3 +505,25 @@ func TestGrantedAsCancelledPassesSlotOn(t *testing.T) {
 		t.Fatalf("stats: %+v", st)
 	}
 }
+
+// TryAcquire (hedges) takes only a free slot, never queues, and a refusal
+// is not counted as shed (TestShedLowKeepsHigh saw high-priority "sheds"
+// that were hedges of answered calls).
+func TestTryAcquireNeverQueuesNorSheds(t *testing.T) {
+	t.Parallel()
+	s := NewSlots(1, Policy{})
+	if !s.TryAcquire(High) {
+		t.Fatal("a free slot was refused")
+	}
+	if s.TryAcquire(High) {
+		t.Fatal("a held slot was given twice")
+	}
+	st := s.Stats()
+	if got := st.Classes[High].Shed; got != 0 {
+		t.Fatalf("a refused try counted %d sheds, want 0", got)
+	}
+	s.Release()
+	if !s.TryAcquire(Low) {
+		t.Fatal("the released slot was refused")
+	}
+}
