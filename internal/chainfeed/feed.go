@@ -358,3 +358,10 @@ func (f *Feed) publishPending(tx json.RawMessage) {
 	}
 	f.lmu.RUnlock()
 }
+
+// After is the canonical blocks numbered above n that the feed holds.
+func (f *Feed) After(n uint64) []*Block {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.ring.after(n)
+}

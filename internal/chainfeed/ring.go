@@ -117,3 +117,14 @@ func (r *ring) since(n uint64, hash string) (removed, added []*Block, ok bool) {
 	}
 	return removed, added, true
 }
+
+// after is the canonical blocks numbered above n that the ring holds.
+func (r *ring) after(n uint64) []*Block {
+	var out []*Block
+	for _, b := range r.blocks {
+		if b.Number > n {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -73,6 +73,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
+	case s.ws != nil && s.ws.IsUpgrade(ctx):
+		s.ws.Serve(ctx)
+		return
 	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path):
 		s.pages(ctx)
 		return

@@ -39,6 +39,14 @@ type Server struct {
 	extra   http.Handler            // status page and other public GET pages; may be nil
 	pages   fasthttp.RequestHandler // extra, adapted for the public listener
 	base    context.Context         // parent of the public listener's request contexts
+	ws      Upgrader                // WebSocket adapter; nil for none
+}
+
+// Upgrader serves WebSocket upgrade requests on the public paths
+// (internal/wsgate).
+type Upgrader interface {
+	IsUpgrade(ctx *fasthttp.RequestCtx) bool
+	Serve(ctx *fasthttp.RequestCtx)
 }
 
 // Options are what a Server is built from. Everything but Pages and Base
@@ -59,6 +67,9 @@ type Options struct {
 	// Pages serves GET pages (e.g. /status) on the public listener; nil
 	// for none.
 	Pages http.Handler
+	// Local serves the methods the gateway answers itself (filters);
+	// nil for none.
+	Local pipeline.Local
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -72,6 +83,9 @@ func New(o Options) *Server {
 	if s.base == nil {
 		s.base = context.Background()
 	}
+	if o.Local != nil {
+		s.pipe.SetLocal(o.Local)
+	}
 	if o.Pages != nil {
 		s.extra, s.pages = o.Pages, pagesHandler(o.Pages)
 	}
@@ -79,6 +93,13 @@ func New(o Options) *Server {
 	s.ready.Store(true)
 	return s
 }
+
+// Pipeline is the request flow this server adapts (shared with the
+// WebSocket adapter).
+func (s *Server) Pipeline() *pipeline.Pipeline { return s.pipe }
+
+// SetUpgrader installs the WebSocket adapter; call before serving.
+func (s *Server) SetUpgrader(u Upgrader) { s.ws = u }
 
 // SetChains swaps the chain table (config reload).
 func (s *Server) SetChains(c *route.Chains[*fleet.Chain]) { s.pipe.SetChains(c) }

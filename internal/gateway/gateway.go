@@ -45,6 +45,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	events  chan registry.Event
 	tenants *tenancy
+	streams *streams
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -79,9 +80,16 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		store.Close()
 		return nil, err
 	}
-	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage,
+	exec := execute.New(log)
+	if g.streams, err = g.newStreams(cfg, exec); err != nil {
+		store.Close()
+		g.tenants.close()
+		return nil, err
+	}
+	g.public = frontend.New(frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: exec,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Local: g.streams.filters,
 		Pages: &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log}, Base: g.ctx})
+	g.attachWS(cfg)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -149,6 +157,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 	g.chains.Store(&list)
 	g.public.SetChains(route.NewChains(byName, hosts, names))
 	g.public.SetLimits(cfg.Limits)
+	g.applyStreamsLocked(cfg, list)
 	for name, c := range old {
 		if byName[name] == nil {
 			c.Stop()
@@ -208,10 +217,14 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.adminLn != nil {
 		g.serve(g.adminLn, admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log))
 	}
-	g.wg.Add(3)
+	g.wg.Add(4)
 	go func() {
 		defer g.wg.Done()
 		g.tenants.run(g.ctx)
+	}()
+	go func() {
+		defer g.wg.Done()
+		g.runStreams(g.ctx)
 	}()
 	go func() {
 		defer g.wg.Done()
@@ -297,6 +310,8 @@ func (g *Gateway) Err() <-chan error { return g.serveErr }
 // connections that were opened but never sent a request.)
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.public.SetReady(false)
+	wsDone := make(chan error, 1)
+	go func() { wsDone <- g.streams.gate.Shutdown(ctx) }() // close 1001, wait for connections
 	if g.publicSrv != nil {
 		// Closes the listener and idle connections now; busy ones answer
 		// their request with Connection: close.
@@ -319,6 +334,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if left > 0 {
 		errs = append(errs, fmt.Errorf("%d requests still in flight at the shutdown deadline", left))
 	}
+	if err := <-wsDone; err != nil {
+		errs = append(errs, fmt.Errorf("%d WebSocket connections still open at the shutdown deadline", g.streams.gate.Conns()))
+	}
 	for _, s := range g.servers {
 		s.Close()
 	}
@@ -331,5 +349,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	g.tenants.close()
+	g.closeStreams()
 	return errors.Join(errs...)
 }
