@@ -134,14 +134,16 @@ func (f *Feed) Run(ctx context.Context) {
 	poll := time.NewTicker(f.set.Poll)
 	defer poll.Stop()
 	lastCheck := time.Time{}
+	force := true // the first head at once
 	for {
-		force := false
-		select {
-		case <-ctx.Done():
-			return
-		case <-f.wake:
-			force = true
-		case <-poll.C:
+		if !force {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.wake:
+				force = true
+			case <-poll.C:
+			}
 		}
 		tip := f.Tip()
 		if tip == nil || force || f.bestHead() > tip.Number || time.Since(lastCheck) >= f.set.Check {
@@ -150,6 +152,7 @@ func (f *Feed) Run(ctx context.Context) {
 				f.log.Debug("chain feed: no node gave a usable head", "err", err)
 			}
 		}
+		force = false
 	}
 }
 

@@ -223,6 +223,12 @@ func (m *Manager) changes(ctx context.Context, caller pipeline.Caller, feed *cha
 		return append(out, ']'), nil
 	}
 	removed, added, ok := feed.Since(f.Number, f.Hash)
+	if !ok && f.Hash == "" {
+		// Created before the feed had a head: the cursor is a number only.
+		if blocks := feed.After(f.Number); len(blocks) > 0 && blocks[0].Number == f.Number+1 {
+			added, ok = blocks, true
+		}
+	}
 	if f.Kind == KindBlocks {
 		if !ok {
 			added = feed.After(f.Number)
