@@ -92,7 +92,9 @@ func New(o Options) *Gate {
 func (g *Gate) SetSettings(s config.WebSocket) { g.settings.Store(&s) }
 
 // IsUpgrade reports a WebSocket upgrade request.
-func (g *Gate) IsUpgrade(ctx *fasthttp.RequestCtx) bool { return websocket.FastHTTPIsWebSocketUpgrade(ctx) }
+func (g *Gate) IsUpgrade(ctx *fasthttp.RequestCtx) bool {
+	return websocket.FastHTTPIsWebSocketUpgrade(ctx)
+}
 
 // Serve answers an upgrade request: it resolves the chain and caller,
 // applies the connection limits and upgrades, or answers with an HTTP
