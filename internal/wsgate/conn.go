@@ -78,7 +78,14 @@ func (c *conn) run(ws *websocket.Conn) {
 	c.lastRead.Store(time.Now().UnixNano())
 	wait := 2 * c.set.PingInterval.D()
 	_ = ws.SetReadDeadline(time.Now().Add(wait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(wait)) })
+	ws.SetPongHandler(func(string) error {
+		select {
+		case <-c.closing:
+			return nil
+		default:
+			return ws.SetReadDeadline(time.Now().Add(wait))
+		}
+	})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -102,13 +109,17 @@ func (c *conn) read(wait time.Duration) {
 			}
 			return
 		}
-		c.lastRead.Store(time.Now().UnixNano())
-		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
 		select {
 		case <-c.closing:
-			return
+			// Keep reading (and dropping) until the client answers the
+			// close frame or the writer's deadline passes: closing a socket
+			// with unread input resets it, and the client would lose the
+			// close frame and its reason.
+			continue
 		default:
 		}
+		c.lastRead.Store(time.Now().UnixNano())
+		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
 		c.handle(msg)
 	}
 }
