@@ -108,26 +108,11 @@ func (c *conn) subscribe(req *jsonrpc.Request) ([]byte, string, *jsonrpc.Error) 
 		}
 		return strconv.AppendBool(nil, c.unsubscribe(id)), "", nil
 	}
-	var kind string
-	if len(params) == 0 || json.Unmarshal(params[0], &kind) != nil {
-		return nil, "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "eth_subscribe takes a subscription name first: newHeads, logs or newPendingTransactions"}
+	kind, crit, perr := parseSubscribe(params)
+	if perr != nil {
+		return nil, "", perr
 	}
-	s := &subscription{kind: kind, c: c}
-	switch kind {
-	case subNewHeads, subPending:
-	case subLogs:
-		var raw []byte
-		if len(params) > 1 {
-			raw = params[1]
-		}
-		crit, err := chainfeed.ParseCriteria(raw)
-		if err != nil {
-			return nil, "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
-		}
-		s.crit = crit
-	default:
-		return nil, "", &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "no " + strconv.Quote(kind) + " subscription in eth namespace"}
-	}
+	s := &subscription{kind: kind, crit: crit, c: c}
 	if c.g.o.Hub.Feed(c.caller.Chain.Name) == nil {
 		return nil, "", &jsonrpc.Error{Code: jsonrpc.CodeInternal, Message: "chain feed not running"}
 	}
@@ -143,6 +128,30 @@ func (c *conn) subscribe(req *jsonrpc.Request) ([]byte, string, *jsonrpc.Error) 
 	c.subs[s.id] = s
 	c.g.o.Metrics.subs.WithLabelValues(c.caller.Chain.Name, kind).Inc()
 	return strconv.AppendQuote(nil, s.id), s.id, nil
+}
+
+// parseSubscribe reads eth_subscribe's params: a kind, and for logs a
+// filter object.
+func parseSubscribe(params []json.RawMessage) (string, chainfeed.Criteria, *jsonrpc.Error) {
+	var kind string
+	if len(params) == 0 || json.Unmarshal(params[0], &kind) != nil {
+		return "", chainfeed.Criteria{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "eth_subscribe takes a subscription name first: newHeads, logs or newPendingTransactions"}
+	}
+	switch kind {
+	case subNewHeads, subPending:
+		return kind, chainfeed.Criteria{}, nil
+	case subLogs:
+		var raw []byte
+		if len(params) > 1 {
+			raw = params[1]
+		}
+		crit, err := chainfeed.ParseCriteria(raw)
+		if err != nil {
+			return "", crit, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+		}
+		return kind, crit, nil
+	}
+	return "", chainfeed.Criteria{}, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "no " + strconv.Quote(kind) + " subscription in eth namespace"}
 }
 
 // start begins delivery of a subscription whose id was sent.
