@@ -79,7 +79,7 @@ func New(o Options) *Gate {
 	g.settings.Store(&o.Settings)
 	g.up = websocket.FastHTTPUpgrader{
 		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
+		WriteBufferSize: 8192, // pooled: only connections that are writing hold one
 		WriteBufferPool: &sync.Pool{},
 		// Browsers send Origin; the gateway serves any origin, as its
 		// HTTP side sends Access-Control-Allow-Origin: *.
