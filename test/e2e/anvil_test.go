@@ -59,6 +59,9 @@ type Anvil struct {
 
 	bin     string
 	chainID int // 0: the fleet's chainID
+	// blockTime, when set, makes anvil mine on its own every blockTime
+	// seconds (--block-time) instead of only when told (--no-mining).
+	blockTime int
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
@@ -145,9 +148,13 @@ func (a *Anvil) launch(port int) error {
 		"--chain-id", strconv.Itoa(id),
 		"--timestamp", strconv.Itoa(genesisTime),
 		"--mnemonic", testMnemonic,
-		"--no-mining",
 		"--quiet",
 	)
+	if a.blockTime > 0 {
+		cmd.Args = append(cmd.Args, "--block-time", strconv.Itoa(a.blockTime))
+	} else {
+		cmd.Args = append(cmd.Args, "--no-mining")
+	}
 	cmd.Stdout = a.out
 	cmd.Stderr = a.out
 	// If the test binary dies (timeout panic, ^C) the kernel kills anvil too.

@@ -236,3 +236,20 @@ func requireConsecutive(t testing.TB, what string, nums []uint64) {
 		t.Fatalf("%s: out of order: %v", what, nums)
 	}
 }
+
+// startMiner starts one anvil that mines a block every second on its own
+// (--block-time 1), stopped at cleanup.
+func startMiner(t testing.TB, name string) *Anvil {
+	t.Helper()
+	a := &Anvil{Name: name, bin: anvilPath(t), blockTime: 1, out: &syncBuffer{}}
+	t.Cleanup(func() {
+		a.Kill()
+		if t.Failed() && a.out.Len() > 0 {
+			t.Logf("anvil %s output:\n%s", a.Name, a.out.String())
+		}
+	})
+	if err := a.start(0); err != nil {
+		t.Fatalf("start anvil %s: %v", name, err)
+	}
+	return a
+}

@@ -297,3 +297,35 @@ func signRaw(t testing.TB, nonce uint64, data []byte) string {
 	raw, _ := signed.MarshalBinary()
 	return "0x" + common.Bytes2Hex(raw)
 }
+
+// A node mining on its own with --block-time 1, followed over its own
+// WebSocket: ethclient's newHeads subscription through rpcgate gets every
+// block, consecutively, with the node's hashes.
+func TestWSBlockTimeNode(t *testing.T) {
+	a := startMiner(t, "a")
+	g := startWSGateway(t, []*Anvil{a}, map[string]bool{"a": true}, "")
+	c := dialWS(t, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	heads := make(chan *types.Header, 16)
+	sub, err := c.SubscribeNewHead(ctx, heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	var nums []uint64
+	for len(nums) < 4 {
+		select {
+		case h := <-heads:
+			nums = append(nums, h.Number.Uint64())
+			if want, _ := a.BlockHash(h.Number.Uint64()); want != h.Hash().Hex() {
+				t.Fatalf("head %d: %s, node has %s", h.Number, h.Hash().Hex(), want)
+			}
+		case err := <-sub.Err():
+			t.Fatal(err)
+		case <-ctx.Done():
+			t.Fatalf("timed out with heads %v", nums)
+		}
+	}
+	requireConsecutive(t, "newHeads from a --block-time 1 node", nums)
+}
