@@ -65,7 +65,8 @@ type Feed struct {
 	m     *Metrics
 	set   Settings
 
-	wake chan struct{}
+	wake   chan struct{}
+	syncMu sync.Mutex // one sync at a time (Run, or EnsureTip)
 
 	mu   sync.RWMutex // guards ring
 	ring *ring
@@ -181,7 +182,19 @@ func (f *Feed) candidates() []*node.Node {
 	return ns
 }
 
+// EnsureTip gives the feed its first head now when it has none yet (a
+// filter created right after start needs a cursor).
+func (f *Feed) EnsureTip(ctx context.Context) *Block {
+	if t := f.Tip(); t != nil {
+		return t
+	}
+	_ = f.sync(ctx)
+	return f.Tip()
+}
+
 func (f *Feed) sync(ctx context.Context) error {
+	f.syncMu.Lock()
+	defer f.syncMu.Unlock()
 	var errs []error
 	for _, n := range f.candidates() {
 		head, err := f.block(ctx, n, "eth_getBlockByNumber", `"latest"`)
@@ -257,6 +270,12 @@ func (f *Feed) advance(ctx context.Context, n *node.Node, head *Block) error {
 		}
 	}
 	f.m.head.WithLabelValues(f.chain.Name).Set(float64(head.Number))
+	if tip == nil {
+		// The first head is where the feed starts, not news: subscribers
+		// get blocks that arrive after they subscribed, as from a node.
+		f.log.Info("chain feed following", "head", head.Number, "node", n.Name())
+		return nil
+	}
 	ev := &Event{Removed: removed, Added: chain}
 	f.lmu.RLock()
 	for l := range f.listeners {

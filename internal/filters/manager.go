@@ -177,7 +177,7 @@ func (m *Manager) create(ctx context.Context, caller pipeline.Caller, feed *chai
 			" per caller (websocket.max_filters); uninstall some with eth_uninstallFilter"}
 	}
 	f := &Filter{ID: NewID(), Chain: caller.Chain.Name, Kind: kind, Owner: owner, Criteria: crit}
-	if tip := feed.Tip(); tip != nil {
+	if tip := feed.EnsureTip(ctx); tip != nil {
 		f.Number, f.Hash = tip.Number, tip.Hash
 	} else {
 		f.Number = caller.Chain.BestHead()

@@ -62,10 +62,10 @@ type Anvil struct {
 	// blockTime, when set, makes anvil mine on its own every blockTime
 	// seconds (--block-time) instead of only when told (--no-mining).
 	blockTime int
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	out     *syncBuffer
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{} // closed when the process has exited
+	out       *syncBuffer
 }
 
 // Fleet is a set of anvils holding the same chain.
