@@ -75,15 +75,17 @@ func main() {
 				if err != nil {
 					return
 				}
-				var note struct {
-					Params struct {
-						Result struct {
-							Number string `json:"number"`
-						} `json:"result"`
-					} `json:"params"`
+				at := time.Now()
+				// A byte search, not a JSON decode: the client shares the
+				// machine with the gateway and must cost it little.
+				num := ""
+				if k := bytes.Index(msg, []byte(`"number":"`)); k >= 0 {
+					rest := msg[k+10:]
+					if e := bytes.IndexByte(rest, '"'); e >= 0 {
+						num = string(rest[:e])
+					}
 				}
-				_ = json.Unmarshal(msg, &note)
-				got[i] = append(got[i], recv{note.Params.Result.Number, time.Now()})
+				got[i] = append(got[i], recv{num, at})
 			}
 		}()
 	}
