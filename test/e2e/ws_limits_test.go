@@ -255,3 +255,29 @@ func TestWSLimitsAndShutdown(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// chains.<name>.ws_group serves every call made over WebSocket from its
+// group; the same call over HTTP stays on the method's group.
+func TestWSGroup(t *testing.T) {
+	f := StartFleet(t, "a", "b")
+	cfg := wsConfig(f.Nodes, nil, "")
+	cfg = strings.Replace(cfg, "      default: {nodes: [a, b]}\n", "      default: {nodes: [a]}\n      streams: {nodes: [b]}\n    ws_group: streams\n", 1)
+	c := &ConfigFile{Path: t.TempDir() + "/rpcgate.yaml", Token: "e2e-token"}
+	c.WriteRaw(t, cfg)
+	g := c.Start(t)
+	ws := wsDial(t, g.WSURL())
+	for i := 1; i <= 3; i++ {
+		if m := wsCall(t, ws, i, "eth_getBalance", `["0x0000000000000000000000000000000000000000","latest"]`); m["result"] == nil {
+			t.Fatalf("eth_getBalance over ws: %v", m)
+		}
+	}
+	var bal string
+	if msg := g.rpc(t, &bal, "eth_getBalance", "0x0000000000000000000000000000000000000000", "latest"); msg != "" {
+		t.Fatal(msg)
+	}
+	overWS := g.metric(t, `rpcgate_requests_total{chain="eth",group="streams",method="eth_getBalance",outcome="ok"}`)
+	overHTTP := g.metric(t, `rpcgate_requests_total{chain="eth",group="default",method="eth_getBalance",outcome="ok"}`)
+	if overWS != 3 || overHTTP != 1 {
+		t.Fatalf("eth_getBalance served by group streams %v times (want 3, the WebSocket calls) and default %v (want 1, the HTTP call)", overWS, overHTTP)
+	}
+}
