@@ -137,6 +137,8 @@ func (c *conn) send(b []byte) bool {
 		c.queue, c.queued = nil, 0 // drop what waits: memory stays bounded
 		c.qmu.Unlock()
 		c.g.o.Metrics.slow.WithLabelValues(c.caller.Chain.Name).Inc()
+		c.g.o.Log.Warn("websocket slow consumer closed", "chain", c.caller.Chain.Name, "key", c.key, "plan", c.caller.ID.Plan,
+			"remote", c.ip, "send_buffer_bytes", c.set.SendBufferBytes)
 		c.close(websocket.ClosePolicyViolation, "slow consumer: more than "+strconv.FormatInt(c.set.SendBufferBytes, 10)+
 			" bytes waiting to be sent (websocket.send_buffer_bytes)")
 		return false
