@@ -90,6 +90,11 @@ type Plan struct {
 	// X-Fast-Track: true or X-High-Priority: true. Default: false (the
 	// headers are ignored).
 	PriorityHeader bool `yaml:"priority_header"`
+	// NotificationCost is the compute units one subscription notification
+	// (eth_subscription message) costs; it is accounted as usage of the
+	// method "eth_subscription", not checked against rate limits.
+	// Default: 0 (notifications are free).
+	NotificationCost int `yaml:"notification_cost"`
 }
 
 // Rate is a token bucket: PerSecond compute units refill per second, up to

@@ -41,3 +41,13 @@ func serveLocal(ctx context.Context, l Local, caller Caller, req *jsonrpc.Reques
 	}
 	return jsonrpc.AppendResult(nil, idOrNull(req.ID), res)
 }
+
+// ChargeNotifications accounts n subscription notifications sent to
+// caller at its plan's notification_cost (nothing when the cost is 0).
+func (p *Pipeline) ChargeNotifications(ctx context.Context, caller Caller, n int) {
+	plan := caller.ID.PlanCfg
+	if n <= 0 || plan == nil || plan.NotificationCost <= 0 {
+		return
+	}
+	p.tenancy.account(ctx, caller.ID, "eth_subscription", plan.NotificationCost*n)
+}

@@ -29,47 +29,51 @@ type subscription struct {
 var _ chainfeed.Listener = (*subscription)(nil)
 
 func (s *subscription) Blocks(ev *chainfeed.Event) {
+	sent := 0
 	switch s.kind {
 	case subNewHeads:
 		for _, b := range ev.Added {
-			s.notify(b.Header)
+			sent += s.notify(b.Header)
 		}
 	case subLogs:
 		for _, b := range ev.Removed {
 			for _, l := range b.Logs {
 				if s.crit.Match(l) {
-					s.notify(l.Removed)
+					sent += s.notify(l.Removed)
 				}
 			}
 		}
 		for _, b := range ev.Added {
 			for _, l := range b.Logs {
 				if s.crit.Match(l) {
-					s.notify(l.Raw)
+					sent += s.notify(l.Raw)
 				}
 			}
 		}
 	}
+	s.c.g.o.Pipe.ChargeNotifications(s.c.ctx, s.c.caller, sent)
 }
 
 func (s *subscription) Pending(tx json.RawMessage) {
 	if s.kind == subPending {
-		s.notify(tx)
+		s.c.g.o.Pipe.ChargeNotifications(s.c.ctx, s.c.caller, s.notify(tx))
 	}
 }
 
 // notify queues {"jsonrpc":"2.0","method":"eth_subscription",
 // "params":{"subscription":id,"result":result}}, geth's format.
-func (s *subscription) notify(result []byte) {
+func (s *subscription) notify(result []byte) int {
 	b := make([]byte, 0, len(notifyHead)+len(s.id)+len(notifyMid)+len(result)+2)
 	b = append(b, notifyHead...)
 	b = append(b, s.id...)
 	b = append(b, notifyMid...)
 	b = append(b, result...)
 	b = append(b, "}}"...)
-	if s.c.send(b) {
-		s.c.g.o.Metrics.notes.WithLabelValues(s.c.caller.Chain.Name, s.kind).Inc()
+	if !s.c.send(b) {
+		return 0
 	}
+	s.c.g.o.Metrics.notes.WithLabelValues(s.c.caller.Chain.Name, s.kind).Inc()
+	return 1
 }
 
 const (

@@ -281,3 +281,26 @@ func TestWSGroup(t *testing.T) {
 		t.Fatalf("eth_getBalance served by group streams %v times (want 3, the WebSocket calls) and default %v (want 1, the HTTP call)", overWS, overHTTP)
 	}
 }
+
+// A plan's notification_cost is accounted per notification: three heads
+// to a subscriber on a plan costing 5 per notification are 15 compute
+// units of usage.
+func TestWSNotificationCost(t *testing.T) {
+	f := StartFleet(t, "a")
+	g := startWSGateway(t, f.Nodes, nil, "plans:\n  streams: {notification_cost: 5}\nkeys:\n  - {name: alice, key: \"alice-secret-key\", plan: streams, metrics: true}\n")
+	ws := wsDial(t, strings.Replace(g.WSURL(), "/eth", "/eth/alice-secret-key", 1))
+	if m := wsCall(t, ws, 1, "eth_subscribe", `["newHeads"]`); m["result"] == nil {
+		t.Fatalf("subscribe: %v", m)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 0; i < 3; i++ {
+		f.Mine(1)
+		if _, _, err := ws.ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metric := `rpcgate_usage_compute_units_total{key="alice",plan="streams"}`
+	if cu := g.metric(t, metric); cu != 15 {
+		t.Fatalf("%s = %v, want 15 (3 notifications × 5)", metric, cu)
+	}
+}
