@@ -32,6 +32,7 @@ type conn struct {
 	qmu    sync.Mutex
 	queue  [][]byte
 	queued int64
+	slow   bool // closed as a slow consumer
 	signal chan struct{}
 
 	closeOnce   sync.Once
@@ -133,8 +134,13 @@ func (c *conn) send(b []byte) bool {
 	default:
 	}
 	c.qmu.Lock()
+	if c.slow {
+		c.qmu.Unlock()
+		return false
+	}
 	if c.queued+int64(len(b)) > c.set.SendBufferBytes {
 		c.queue, c.queued = nil, 0 // drop what waits: memory stays bounded
+		c.slow = true              // decided once, even with calls racing here
 		c.qmu.Unlock()
 		c.g.o.Metrics.slow.WithLabelValues(c.caller.Chain.Name).Inc()
 		c.g.o.Log.Warn("websocket slow consumer closed", "chain", c.caller.Chain.Name, "key", c.key, "plan", c.caller.ID.Plan,

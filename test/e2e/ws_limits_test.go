@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,33 @@ import (
 
 // bigAddress holds 24 KiB of code: eth_getCode answers 48 KiB of hex.
 const bigAddress = "0x00000000000000000000000000000000c0ffee04"
+
+// smallBufferDial dials with a 64 KiB socket receive buffer: a fixed
+// SO_RCVBUF turns off the kernel's autotuning (up to tcp_rmem's 32 MiB
+// here), so a client that stops reading is noticed after a few answers
+// instead of after the kernel has swallowed them all.
+func smallBufferDial(t testing.TB, url string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, NetDial: func(network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}}
+		return nd.Dial(network, addr)
+	}}
+	c, _, err := d.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
 func wsDial(t testing.TB, url string) *websocket.Conn {
 	t.Helper()
@@ -88,7 +116,7 @@ func TestWSSlowConsumerClosedWithReason(t *testing.T) {
 	conns := make([]*websocket.Conn, clients)
 	var wg sync.WaitGroup
 	for i := range conns {
-		conns[i] = wsDial(t, g.WSURL())
+		conns[i] = smallBufferDial(t, g.WSURL())
 		wg.Add(1)
 		go func(c *websocket.Conn) {
 			defer wg.Done()
