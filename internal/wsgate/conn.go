@@ -173,7 +173,10 @@ func (c *conn) close(code int, reason string) {
 func (c *conn) write() {
 	ping := time.NewTicker(c.set.PingInterval.D())
 	defer ping.Stop()
-	defer c.cancel()
+	// The connection's context is not cancelled here: calls in flight
+	// finish (their answers are dropped). Cancelling them would count as
+	// failures of the node serving them (node.Do records a cancelled call
+	// as a timeout) and a closing client could get a healthy node ejected.
 	for {
 		select {
 		case <-c.closing:

@@ -100,7 +100,13 @@ func TestWSSlowConsumerClosedWithReason(t *testing.T) {
 	bigCode := "0x" + strings.Repeat("00", 24576)
 	f.Do("anvil_setCode", []any{bigAddress, bigCode})
 	const sendBuf = 256 << 10
-	g := startWSGateway(t, f.Nodes, nil, fmt.Sprintf("websocket:\n  send_buffer_bytes: %d\n", sendBuf))
+	// Enough worker slots and queue that no call is shed: every answer is
+	// the 48 KiB one, whatever the machine's load.
+	cfg := wsConfig(f.Nodes, nil, fmt.Sprintf("websocket:\n  send_buffer_bytes: %d\n", sendBuf))
+	cfg = strings.Replace(cfg, `"}`+"\n", `", workers: 32, queue: 4096}`+"\n", 1)
+	cfgFile := &ConfigFile{Path: t.TempDir() + "/rpcgate.yaml", Token: "e2e-token"}
+	cfgFile.WriteRaw(t, cfg)
+	g := cfgFile.Start(t)
 	call := fmt.Sprintf(`{"jsonrpc":"2.0","id":%%d,"method":"eth_getCode","params":[%q,"latest"]}`, bigAddress)
 	// One answer's size, and a warm-up so the baseline includes pools.
 	warm := wsDial(t, g.WSURL())
@@ -135,6 +141,12 @@ func TestWSSlowConsumerClosedWithReason(t *testing.T) {
 	}
 	if n := g.metric(t, `rpcgate_ws_slow_consumer_closes_total{chain="eth"}`); n != clients {
 		t.Fatalf("slow consumer closes = %v, want %d", n, clients)
+	}
+	// Regression: closing a slow client once cancelled its calls in flight,
+	// which node.Do counted as node timeouts, and the healthy node got
+	// ejected. Closing a client must not cost the node its health.
+	if up := g.metric(t, `rpcgate_node_up{chain="eth",node="a"}`); up != 1 {
+		t.Fatalf("rpcgate_node_up for node a = %v after slow clients were closed, want 1", up)
 	}
 	after := g.rssKB(t)
 	unbounded := clients * calls * answerSize / 1024
