@@ -15,6 +15,7 @@ GO ?= go
 # on a loaded machine (golang/go#75804). -timeout still bounds a real hang.
 test: lint
 	bash scripts/install-promtool.sh >/dev/null
+	bash scripts/install-jsclients.sh >/dev/null
 	ANVIL="$$(bash scripts/install-anvil.sh)"; \
 	CHROMIUM="$$(bash scripts/install-chromium.sh)"; \
 	ANVIL="$$ANVIL" CHROMIUM="$$CHROMIUM" $(GO) test -race -count=1 -timeout 15m ./...

@@ -68,6 +68,33 @@ const (
 	DefaultCacheRedisPfx  = "rpcgate:cache:"
 )
 
+// WebSocket defaults.
+const (
+	DefaultWSMaxConnections       = 10000
+	DefaultWSMaxConnectionsPerIP  = 100
+	DefaultWSMaxConnectionsPerKey = 1000
+	DefaultWSMaxSubscriptions     = 100
+	DefaultWSMaxSubsPerKey        = 1000
+	DefaultWSMaxFilters           = 1000
+	DefaultWSMaxMessageBytes      = 1 << 20
+	DefaultWSSendBufferBytes      = 4 << 20
+	DefaultWSPingInterval         = 30 * time.Second
+	DefaultWSIdleTimeout          = 5 * time.Minute
+)
+
+func (w *WebSocket) applyDefaults() {
+	setDefault(&w.MaxConnections, DefaultWSMaxConnections)
+	setDefault(&w.MaxConnectionsPerIP, DefaultWSMaxConnectionsPerIP)
+	setDefault(&w.MaxConnectionsPerKey, DefaultWSMaxConnectionsPerKey)
+	setDefault(&w.MaxSubscriptions, DefaultWSMaxSubscriptions)
+	setDefault(&w.MaxSubscriptionsPerKey, DefaultWSMaxSubsPerKey)
+	setDefault(&w.MaxFilters, DefaultWSMaxFilters)
+	setDefault(&w.MaxMessageBytes, DefaultWSMaxMessageBytes)
+	setDefault(&w.SendBufferBytes, DefaultWSSendBufferBytes)
+	setDefault(&w.PingInterval, Duration(DefaultWSPingInterval))
+	setDefault(&w.IdleTimeout, Duration(DefaultWSIdleTimeout))
+}
+
 // Values of Plan.Priority, Chain.Keys and Tenancy.OnRedisError.
 const (
 	PriorityFastTrack = "fast-track"
@@ -110,6 +137,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Limits.BodyReadTimeout, Duration(DefaultBodyReadTimeout))
 	setDefault(&c.Limits.MaxResponseBytes, DefaultMaxResponseBytes)
 	setDefault(&c.ShutdownTimeout, Duration(DefaultShutdownTimeout))
+	c.WebSocket.applyDefaults()
 	for _, p := range c.Plans {
 		if p != nil {
 			p.applyDefaults()

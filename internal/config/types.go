@@ -17,6 +17,11 @@ type Config struct {
 	// Limits bound what one client request may cost the gateway.
 	Limits Limits `yaml:"limits"`
 
+	// WebSocket bounds the WebSocket connections served on the public
+	// listener's paths (ws://host/<chain>), their subscriptions and the
+	// gateway-held filters.
+	WebSocket WebSocket `yaml:"websocket"`
+
 	// Registry is where nodes added or removed at run time, and the node
 	// up/down history behind the status page, are kept.
 	Registry Registry `yaml:"registry"`
@@ -119,6 +124,11 @@ type Plan struct {
 	// X-Fast-Track: true or X-High-Priority: true. Default: false (the
 	// headers are ignored).
 	PriorityHeader bool `yaml:"priority_header"`
+	// NotificationCost is the compute units one subscription notification
+	// (eth_subscription message) costs; it is accounted as usage of the
+	// method "eth_subscription", not checked against rate limits.
+	// Default: 0 (notifications are free).
+	NotificationCost int `yaml:"notification_cost"`
 }
 
 // Rate is a token bucket: PerSecond compute units refill per second, up to
@@ -229,6 +239,45 @@ type Limits struct {
 	BodyReadTimeout Duration `yaml:"body_read_timeout"`
 }
 
+// WebSocket bounds WebSocket connections, subscriptions and filters.
+// Every limit applies at once; a refused upgrade gets HTTP 429 (503 while
+// shutting down), a refused subscription a JSON-RPC error.
+type WebSocket struct {
+	// MaxConnections is the most open connections on this replica.
+	// Default: 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP is the most connections from one client IP.
+	// Default: 100.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// MaxConnectionsPerKey is the most connections of one API key.
+	// Default: 1000.
+	MaxConnectionsPerKey int `yaml:"max_connections_per_key"`
+	// MaxSubscriptions is the most subscriptions on one connection.
+	// Default: 100.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxSubscriptionsPerKey is the most subscriptions of one API key
+	// (or of one IP for keyless callers) over all its connections.
+	// Default: 1000.
+	MaxSubscriptionsPerKey int `yaml:"max_subscriptions_per_key"`
+	// MaxFilters is the most gateway-held filters of one API key (or one
+	// IP for keyless callers) on this replica. Default: 1000.
+	MaxFilters int `yaml:"max_filters"`
+	// MaxMessageBytes is the largest message a client may send; a larger
+	// one closes the connection with code 1009. Default: 1048576 (1 MiB).
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// SendBufferBytes bounds what may wait to be sent to one client; a
+	// client that reads slower than that is closed with code 1008 and a
+	// reason (a slow consumer). Default: 4194304 (4 MiB).
+	SendBufferBytes int64 `yaml:"send_buffer_bytes"`
+	// PingInterval is how often the gateway pings; a client that does not
+	// answer (pong) or send anything within two intervals is closed.
+	// Default: 30s.
+	PingInterval Duration `yaml:"ping_interval"`
+	// IdleTimeout closes a connection that has no subscription and sent
+	// nothing for this long. Default: 5m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+}
+
 // Chain is one blockchain served at /<name> and at any of Hosts.
 type Chain struct {
 	// ChainID is the EIP-155 chain id every node must report via eth_chainId.
@@ -237,6 +286,11 @@ type Chain struct {
 	// Hosts are extra Host header values (without port) routed to this chain.
 	// Default: none.
 	Hosts []string `yaml:"hosts"`
+	// WSGroup names the node group that serves every call made over a
+	// WebSocket connection (subscriptions are the gateway's own and need
+	// no group). Default: empty (calls go to their method's group, as
+	// over HTTP).
+	WSGroup string `yaml:"ws_group"`
 	// MaxLag is how many blocks a node may be behind the chain's best head and
 	// still be selected. Default: 3.
 	MaxLag *uint64 `yaml:"max_lag"`

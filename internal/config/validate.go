@@ -405,6 +405,12 @@ func (v *checker) groups(chain, p string, ch *Chain) {
 	}
 
 	v.fallbackLoops(chain, gp, ch.Groups, groupNames)
+	if ch.WSGroup != "" {
+		if _, ok := ch.Groups[ch.WSGroup]; !ok {
+			v.at(p+".ws_group", fmt.Sprintf("ws_group %q is not a group of chain %q", ch.WSGroup, chain),
+				suggest(ch.WSGroup, groupNames, "groups of "+chain))
+		}
+	}
 }
 
 // fallbackLoops reports each cycle of fallbacks once (self-fallback is

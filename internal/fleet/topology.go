@@ -282,6 +282,9 @@ func (c *Chain) Group(method string) *Group {
 	return t.groups[t.methods.Group(method)]
 }
 
+// GroupNamed returns the group called name, or nil (a chain's ws_group).
+func (c *Chain) GroupNamed(name string) *Group { return c.topo.Load().group(name) }
+
 // MetricMethod bounds a method name for metric labels: known Ethereum
 // methods and methods the config names keep their name, anything else is
 // "other", so clients cannot create series at will.

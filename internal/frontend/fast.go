@@ -88,6 +88,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.WriteString(msg + "\n")
 		return
+	case s.ws != nil && s.ws.IsUpgrade(ctx):
+		s.ws.Serve(ctx)
+		return
 	case s.pages != nil && (ctx.IsGet() || ctx.IsHead()) && isPage(path) && noBody(&ctx.Request.Header):
 		// (the net/http adapter would read a streamed body whole, unbounded)
 		s.pages(ctx)

@@ -43,6 +43,14 @@ type Server struct {
 	base    context.Context         // parent of the public listener's request contexts
 	admit   admission               // body bytes and connections held (limits.go)
 	sum     Summaries               // nil: summaries off
+	ws      Upgrader                // WebSocket adapter; nil for none
+}
+
+// Upgrader serves WebSocket upgrade requests on the public paths
+// (internal/wsgate).
+type Upgrader interface {
+	IsUpgrade(ctx *fasthttp.RequestCtx) bool
+	Serve(ctx *fasthttp.RequestCtx)
 }
 
 // Summaries receives every finished request's relay record (the relay
@@ -74,6 +82,9 @@ type Options struct {
 	Sessions *session.Sessions
 	// Summaries, when set, gets every request's relay record.
 	Summaries Summaries
+	// Local serves the methods the gateway answers itself (filters);
+	// nil for none.
+	Local pipeline.Local
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -87,6 +98,9 @@ func New(o Options) *Server {
 	if s.base == nil {
 		s.base = context.Background()
 	}
+	if o.Local != nil {
+		s.pipe.SetLocal(o.Local)
+	}
 	if o.Pages != nil {
 		s.extra, s.pages = o.Pages, pagesHandler(o.Pages)
 	}
@@ -94,6 +108,13 @@ func New(o Options) *Server {
 	s.ready.Store(true)
 	return s
 }
+
+// Pipeline is the request flow this server adapts (shared with the
+// WebSocket adapter).
+func (s *Server) Pipeline() *pipeline.Pipeline { return s.pipe }
+
+// SetUpgrader installs the WebSocket adapter; call before serving.
+func (s *Server) SetUpgrader(u Upgrader) { s.ws = u }
 
 // SetChains swaps the chain table (config reload).
 func (s *Server) SetChains(c *route.Chains[*fleet.Chain]) { s.pipe.SetChains(c) }

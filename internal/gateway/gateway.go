@@ -52,6 +52,7 @@ type Gateway struct {
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 	sum     *summary.Stream            // nil when summaries are off
 	caches  *cache.Set
+	streams *streams
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -90,9 +91,15 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		g.orch = orchestrator.New(orchestrator.Options{Config: *cfg.Orchestrator, Fleet: orchestrated{g}, Log: log.With("role", "orchestrator"),
 			Registry: m.Registry})
 	}
+	exec := execute.New(log)
+	if g.streams, err = g.newStreams(cfg, exec); err != nil {
+		store.Close()
+		g.tenants.close()
+		return nil, err
+	}
 	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
-	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches,
+	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: exec,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Local: g.streams.filters,
 		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	if cfg.Summaries.Enabled() {
@@ -105,6 +112,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		fo.Summaries = g.sum
 	}
 	g.public = frontend.New(fo)
+	g.attachWS(cfg)
 	if err := g.applyLocked(cfg, entries); err != nil {
 		store.Close()
 		g.tenants.close()
@@ -179,6 +187,7 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 	g.public.SetChains(route.NewChains(byName, hosts, names))
 	g.public.SetLimits(cfg.Limits)
 	g.public.SetTrustedProxies(cfg.Tenancy.TrustedProxies) // exempt from the per-IP limits
+	g.applyStreamsLocked(cfg, list)
 	for name, c := range old {
 		if byName[name] == nil {
 			c.Stop()
@@ -256,10 +265,14 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.serve(g.adminLn, adminPages(g.cfg.Snapshots, token, adminHosts,
 			admin.Handler(token, g.metrics, g, admin.KeysHandler(g.tenants.admin, g.log), g.log, adminHosts, extra...)))
 	}
-	g.wg.Add(3)
+	g.wg.Add(4)
 	go func() {
 		defer g.wg.Done()
 		g.tenants.run(g.ctx)
+	}()
+	go func() {
+		defer g.wg.Done()
+		g.runStreams(g.ctx)
 	}()
 	go func() {
 		defer g.wg.Done()
@@ -345,6 +358,8 @@ func (g *Gateway) Err() <-chan error { return g.serveErr }
 // connections that were opened but never sent a request.)
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.public.SetReady(false)
+	wsDone := make(chan error, 1)
+	go func() { wsDone <- g.streams.gate.Shutdown(ctx) }() // close 1001, wait for connections
 	if g.publicSrv != nil {
 		// Closes the listener and idle connections now; busy ones answer
 		// their request with Connection: close.
@@ -366,6 +381,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	var errs []error
 	if left > 0 {
 		errs = append(errs, fmt.Errorf("%d requests still in flight at the shutdown deadline", left))
+	}
+	if err := <-wsDone; err != nil {
+		errs = append(errs, fmt.Errorf("%d WebSocket connections still open at the shutdown deadline", g.streams.gate.Conns()))
 	}
 	for _, s := range g.servers {
 		s.Close()
@@ -397,5 +415,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	g.tenants.close()
+	g.closeStreams()
 	return errors.Join(errs...)
 }

@@ -59,6 +59,7 @@ type Pipeline struct {
 	rpcErrors *prometheus.CounterVec // chain, group, method, class
 	sessions  *session.Sessions
 	cache     *cache.Set
+	local     atomic.Pointer[Local]
 }
 
 // New returns a pipeline and registers its collectors.
@@ -94,6 +95,10 @@ type Caller struct {
 	ID    tenant.Identity
 	// Session is the caller's session key; "" when sessions are off.
 	Session string
+	// Group, when set, serves every call of this caller from the named
+	// node group instead of the method's (a chain's ws_group for
+	// WebSocket connections). An unknown name is ignored.
+	Group string
 }
 
 // Open resolves t's chain and caller and records them in rec. When it
@@ -182,6 +187,11 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	rec.Methods = req.Method
 	rec.HashParams(req.Params)
 	g := c.Group(req.Method)
+	if caller.Group != "" {
+		if wg := c.GroupNamed(caller.Group); wg != nil {
+			g = wg
+		}
+	}
 	rec.Group = g.Name
 	if !id.MethodAllowed(req.Method) {
 		return denied(g, req, rec, planDenied(req.Method, id.Plan))
@@ -192,6 +202,16 @@ func (p *Pipeline) single(ctx context.Context, caller Caller, req *jsonrpc.Reque
 	cost := p.tenancy.Resolver.Cost(req.Method)
 	if out, ok := p.tenancy.admit(ctx, id, c.Name, cost, req.ID, rec); !ok {
 		return out
+	}
+	if l := p.localFor(req.Method); l != nil {
+		b := serveLocal(ctx, l, caller, req)
+		p.tenancy.account(ctx, id, req.Method, cost)
+		g.Count(rec.Method, fleet.OutcomeOK)
+		rec.Outcome = relay.OutcomeOK
+		if req.IsNotification() {
+			return noContent(rec)
+		}
+		return answer(rec, 200, b)
 	}
 	ans := p.run(ctx, c, p.sessionGroup(caller, g, req), classOf(id), req, body, rec)
 	p.sessionWrote(caller, req, &ans)
@@ -266,6 +286,9 @@ func (p *Pipeline) batch(ctx context.Context, caller Caller, reqs []jsonrpc.Requ
 		case !c.Allowed(req.Method):
 			c.Group(req.Method).Count(c.MetricMethod(req.Method), fleet.OutcomeDenied)
 			items[i].Pre = &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: methodDenied(req.Method)}
+		case p.localFor(req.Method) != nil:
+			// Gateway-held filters are answered alone, never by one node.
+			items[i].Pre = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: req.Method + " is served by the gateway and cannot be part of a batch; send it alone"}
 		default:
 			items[i].Group = c.Group(req.Method)
 			cost += p.tenancy.Resolver.Cost(req.Method)

@@ -61,10 +61,13 @@ type Anvil struct {
 	chainID int      // 0: the fleet's chainID
 	genesis int      // 0: genesisTime (another value gives another genesis block)
 	extra   []string // extra anvil flags (e.g. --slots-in-an-epoch)
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	out     *syncBuffer
+	// blockTime, when set, makes anvil mine on its own every blockTime
+	// seconds (--block-time) instead of only when told (--no-mining).
+	blockTime int
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{} // closed when the process has exited
+	out       *syncBuffer
 }
 
 // Fleet is a set of anvils holding the same chain.
@@ -151,9 +154,13 @@ func (a *Anvil) launch(port int) error {
 		"--chain-id", strconv.Itoa(id),
 		"--timestamp", strconv.Itoa(ts),
 		"--mnemonic", testMnemonic,
-		"--no-mining",
 		"--quiet",
 	)
+	if a.blockTime > 0 {
+		cmd.Args = append(cmd.Args, "--block-time", strconv.Itoa(a.blockTime))
+	} else {
+		cmd.Args = append(cmd.Args, "--no-mining")
+	}
 	cmd.Args = append(cmd.Args, a.extra...)
 	cmd.Stdout = a.out
 	cmd.Stderr = a.out
