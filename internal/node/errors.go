@@ -35,7 +35,8 @@ const (
 	// KindRefused: the node answered HTTP 4xx (not 429) with a body that is
 	// not JSON-RPC: it refused this request (413 too large, 400 malformed).
 	KindRefused
-	// KindCanceled: the attempt was abandoned because another attempt won.
+	// KindCanceled: the attempt was abandoned because another attempt won,
+	// or its caller left (context canceled); never counted against the node.
 	KindCanceled
 )
 

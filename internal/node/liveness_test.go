@@ -118,3 +118,26 @@ func TestTimeoutJudgedBySignsOfLife(t *testing.T) {
 		t.Fatalf("after 2 silent timeouts: errors %d state %v, want 2 and ejected", n.Errors(), n.State())
 	}
 }
+
+// Regression: a call whose caller had left (context canceled: a client
+// that disconnected) was typed as a node timeout and counted toward
+// ejection, so clients that hang up could eject a healthy node.
+func TestCanceledCallerNotCounted(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t, nil, nil)
+	n := admitted(t, srv.URL, Options{FailThreshold: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 10; i++ {
+		_, err := n.Send(ctx, &Call{Deadline: time.Now().Add(time.Second), Body: []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`)})
+		if ne, ok := AsError(err); !ok || ne.Kind != KindCanceled {
+			t.Fatalf("call %d: %v; want KindCanceled", i, err)
+		}
+	}
+	if got := n.Errors(); got != 0 {
+		t.Fatalf("node errors = %d after canceled calls, want 0", got)
+	}
+	if n.State() != StateOK {
+		t.Fatalf("node state %s after canceled calls, want ok", n.State())
+	}
+}

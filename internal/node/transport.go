@@ -174,6 +174,10 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 		case ne == nil:
 			n.errors.Add(1)
 			n.recordFailure(err)
+		case ne.Kind == KindCanceled:
+			// The caller left (a client that disconnected, shutdown): the
+			// request's doing, never the node's (issue 8: a request a client
+			// shaped never counts against a node's health).
 		case ne.Kind == KindTimeout:
 			ne.Attempt = perAttempt && now.Before(c.Deadline)
 			n.observeLatency(d) // a silent node looks slow to selection at once
@@ -227,6 +231,11 @@ func (n *Node) roundTrip(ctx context.Context, body []byte) (*Response, error) {
 // exchange is the HTTP exchange, bounded by deadline.
 func (n *Node) exchange(ctx context.Context, deadline time.Time, body []byte) (*Response, error) {
 	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			// The caller left (client gone, shutdown) before anything was
+			// sent: that says nothing about the node.
+			return nil, &Error{Node: n.name, Kind: KindCanceled, Cause: err}
+		}
 		return nil, &Error{Node: n.name, Kind: KindTimeout, Cause: err}
 	}
 	req := fasthttp.AcquireRequest()
@@ -264,8 +273,10 @@ func (n *Node) transportError(ctx context.Context, err error) *Error {
 		return &Error{Node: n.name, Kind: KindConnect, Cause: err}
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return &Error{Node: n.name, Kind: KindTooLarge, Sent: true, Cause: err}
-	case errors.Is(err, fasthttp.ErrTimeout), ctx.Err() != nil:
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &Error{Node: n.name, Kind: KindTimeout, Sent: true, Cause: err}
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &Error{Node: n.name, Kind: KindCanceled, Sent: true, Cause: err}
 	}
 	return &Error{Node: n.name, Kind: KindTransport, Sent: true, Cause: err}
 }
