@@ -93,7 +93,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches,
-		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
+		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Series: storeSeries(g.store), Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	if cfg.Summaries.Enabled() {
 		g.sum, err = summary.New(summary.Options{Config: cfg.Summaries, Log: log, Registry: m.Registry})
@@ -269,6 +269,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 		defer g.wg.Done()
 		g.recordLoop(g.ctx)
 	}()
+	if series := storeSeries(g.store); series != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			status.Sample(g.ctx, status.FleetSource(g.Chains), series, seriesInterval, nil, g.log)
+		}()
+	}
 	g.log.Info("rpcgate serving", "listen", g.publicLn.Addr().String(), "admin", g.AdminAddr(), "chains", len(g.Chains()))
 	return nil
 }
