@@ -106,7 +106,7 @@ type Slow struct {
 	Method     string        `json:"method"`
 	ParamsHash string        `json:"params_hash"`
 	Node       string        `json:"node"`
-	Duration   time.Duration `json:"-"`
+	Duration   time.Duration `json:"duration_ns"`
 	Ms         float64       `json:"ms"`
 }
 

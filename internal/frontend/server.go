@@ -43,6 +43,7 @@ type Server struct {
 	base    context.Context         // parent of the public listener's request contexts
 	admit   admission               // body bytes and connections held (limits.go)
 	sum     Summaries               // nil: summaries off
+	ana     Summaries               // nil: analytics off
 }
 
 // Summaries receives every finished request's relay record (the relay
@@ -74,6 +75,9 @@ type Options struct {
 	Sessions *session.Sessions
 	// Summaries, when set, gets every request's relay record.
 	Summaries Summaries
+	// Analytics, when set, also gets every request's relay record (the
+	// operator analytics recorder, internal/analytics).
+	Analytics Summaries
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -82,7 +86,7 @@ type Options struct {
 
 // New returns a server.
 func New(o Options) *Server {
-	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries,
+	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries, ana: o.Analytics,
 		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions, Cache: o.Cache})}
 	if s.base == nil {
 		s.base = context.Background()
@@ -215,6 +219,9 @@ func (s *Server) finish(x exchange, rec *relay.Record) {
 	}
 	if s.sum != nil {
 		s.sum.Offer(rec)
+	}
+	if s.ana != nil {
+		s.ana.Offer(rec)
 	}
 	ctx := x.ctx()
 	h := s.log.Handler()
