@@ -133,6 +133,14 @@ func TestStatusPagePictures(t *testing.T) {
 		t.Fatalf("the page threw: %v", errs)
 	}
 
+	// On a phone-sized screen nothing but the node table (which scrolls in
+	// its own box) is wider than the screen.
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, bctx, 5*time.Second, "no horizontal overflow at 390 px",
+		`document.documentElement.scrollWidth <= window.innerWidth && document.querySelector('svg[data-uptime-strip]').getBoundingClientRect().width <= window.innerWidth`)
+
 	// Without JavaScript: a fresh tab with script execution disabled.
 	nctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
