@@ -79,3 +79,36 @@ func TestStatusJSONCarriesPictures(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleRecordsNodes: the sampler writes one sample per node with a
+// known state (unknown nodes are skipped) into the series.
+func TestSampleRecordsNodes(t *testing.T) {
+	t.Parallel()
+	fs := threeNodes()
+	fs.setState("eth", "c", StateUnknown)
+	store := registry.NewMemory()
+	series := store.(registry.Series)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); Sample(ctx, fs.source, series, time.Hour, nil, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	var got []registry.NodeSeries
+	for time.Now().Before(deadline) {
+		got, _ = series.Series(context.Background(), "eth")
+		if len(got) >= 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if len(got) != 2 || got[0].Node != "a" || got[1].Node != "b" {
+		t.Fatalf("series %+v, want nodes a and b (c is unknown)", got)
+	}
+	if d := got[0].Days; len(d) != 1 || d[0].UpSec != time.Hour.Seconds() {
+		t.Fatalf("a's days %+v, want one hour up today", d)
+	}
+	if r := got[0].Recent; len(r) != 1 || r[0].P99Ms != 40 {
+		t.Fatalf("a's recent %+v, want p99 40 ms", r)
+	}
+}
