@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -283,37 +284,51 @@ var _ Series = (*fileStore)(nil)
 
 // RecordSample implements Series.
 func (s *fileStore) RecordSample(ctx context.Context, sm Sample) error {
+	return s.RecordSamples(ctx, []Sample{sm})
+}
+
+// RecordSamples implements Series: one write for all of ss.
+func (s *fileStore) RecordSamples(ctx context.Context, ss []Sample) error {
 	now := s.now().UTC()
-	if err := checkSample(&sm, now); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("registry: store is closed")
 	}
-	nodes := s.series[sm.Chain]
-	ns, ok := nodes[sm.Node]
-	if !ok && len(nodes) >= MaxSeriesNodes {
-		return nil // bounded: a chain's first MaxSeriesNodes nodes only
-	}
-	ns = cloneSeries(ns)
-	ns.Node = sm.Node
-	ns.Add(sm, now)
 	series := maps.Clone(s.series)
-	nodes = maps.Clone(nodes)
-	if nodes == nil {
-		nodes = map[string]NodeSeries{}
+	var firstErr error
+	changed := false
+	for _, sm := range ss {
+		if err := checkSample(&sm, now); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		nodes := series[sm.Chain]
+		ns, ok := nodes[sm.Node]
+		if !ok && len(nodes) >= MaxSeriesNodes {
+			continue // bounded: a chain's first MaxSeriesNodes nodes only
+		}
+		ns = cloneSeries(ns)
+		ns.Node = sm.Node
+		ns.Add(sm, now)
+		nodes = maps.Clone(nodes)
+		if nodes == nil {
+			nodes = map[string]NodeSeries{}
+		}
+		nodes[sm.Node] = ns
+		series[sm.Chain] = nodes
+		changed = true
 	}
-	nodes[sm.Node] = ns
-	series[sm.Chain] = nodes
+	if !changed {
+		return firstErr
+	}
 	if s.path != "" {
 		if err := s.write(s.entries, s.history, series); err != nil {
 			return err
 		}
 	}
 	s.series = series
-	return nil
+	return firstErr
 }
 
 // Series implements Series.

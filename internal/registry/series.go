@@ -15,6 +15,9 @@ import (
 type Series interface {
 	// RecordSample adds one observation of a node to its buckets.
 	RecordSample(ctx context.Context, s Sample) error
+	// RecordSamples adds several at once (the file store writes once).
+	// Invalid samples are skipped; the first error is returned.
+	RecordSamples(ctx context.Context, ss []Sample) error
 	// Series returns every node's buckets for chain, sorted by node name,
 	// buckets oldest first, trimmed to the retained windows.
 	Series(ctx context.Context, chain string) ([]NodeSeries, error)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,6 +75,20 @@ func (s *redisStore) RecordSample(ctx context.Context, sm Sample) error {
 		return fmt.Errorf("registry: recording series in redis: %w", err)
 	}
 	return nil
+}
+
+// RecordSamples implements Series, one transaction per sample.
+func (s *redisStore) RecordSamples(ctx context.Context, ss []Sample) error {
+	var first error
+	for _, sm := range ss {
+		if err := s.RecordSample(ctx, sm); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			first = cmp.Or(first, err)
+		}
+	}
+	return first
 }
 
 // Series implements Series.

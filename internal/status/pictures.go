@@ -258,21 +258,22 @@ func Sample(ctx context.Context, source func() []ChainView, series Series, inter
 	}
 	sample := func() {
 		at := now()
+		var ss []registry.Sample
 		for _, c := range source() {
 			for _, n := range c.Nodes {
 				up, known := isUp(n.State)
 				if !known {
 					continue
 				}
-				s := registry.Sample{Chain: c.Name, Node: n.Name, At: at, Span: interval, Up: up,
-					P50: n.LatencyP50, P99: n.LatencyP99, ErrorRate: n.ErrorRate}
-				if err := series.RecordSample(ctx, s); err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					log.Warn("status: record node sample", "chain", c.Name, "node", n.Name, "err", err)
-				}
+				ss = append(ss, registry.Sample{Chain: c.Name, Node: n.Name, At: at, Span: interval, Up: up,
+					P50: n.LatencyP50, P99: n.LatencyP99, ErrorRate: n.ErrorRate})
 			}
+		}
+		if len(ss) == 0 {
+			return
+		}
+		if err := series.RecordSamples(ctx, ss); err != nil && ctx.Err() == nil {
+			log.Warn("status: record node samples", "samples", len(ss), "err", err)
 		}
 	}
 	t := time.NewTicker(interval)
