@@ -15,6 +15,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/rpcgate/rpcgate/internal/relay"
 )
@@ -28,6 +29,9 @@ const (
 	MaxPlansPerSlot   = 20
 	MaxNodesPerSlot   = 64
 	SlowPerSlot       = 10
+	// MaxName is the longest name kept (longer ones are cut), so every
+	// entry has a bounded size.
+	MaxName = 128
 	// Other is the name the overflow beyond a cap is counted under.
 	Other = "other"
 	// TopN is how many rows a report lists per table (the rest summed
@@ -55,6 +59,20 @@ func init() {
 		Windows[i].slots = int(Windows[i].Span / Windows[i].Slot)
 	}
 }
+
+// Entry sizes used by Bytes and MaxBytes: each entry's struct, its names
+// (at most MaxName bytes each, two per entry) and map overhead.
+const (
+	mapOverhead = 64
+	methodBytes = int(unsafe.Sizeof(methodStat{})) + int(unsafe.Sizeof(methodKey{})) + mapOverhead
+	tenantBytes = int(unsafe.Sizeof(tenantStat{})) + 16 + mapOverhead
+	nodeBytes   = int(unsafe.Sizeof(nodeStat{})) + int(unsafe.Sizeof(methodKey{})) + mapOverhead
+	slowBytes   = int(unsafe.Sizeof(Slow{}))
+)
+
+// MaxBytes bounds Bytes: every slot full, every name MaxName long.
+var MaxBytes = MaxSlots * (MaxMethodsPerSlot*(methodBytes+2*MaxName) + (MaxKeysPerSlot+MaxPlansPerSlot)*(tenantBytes+MaxName) +
+	MaxNodesPerSlot*(nodeBytes+2*MaxName) + SlowPerSlot*(slowBytes+4*MaxName))
 
 // MaxSlots is the total number of slots over all windows; MaxEntries the
 // most entries the recorder can hold.
@@ -181,10 +199,11 @@ func (r *Recorder) Offer(rec *relay.Record) {
 	if at.IsZero() {
 		at = r.now()
 	}
-	method := rec.Method
+	method := clip(rec.Method)
 	if method == "" {
 		method = Other
 	}
+	chain, key, plan := clip(rec.Chain), clip(rec.Key), clip(rec.Plan)
 	failed := rec.Outcome != relay.OutcomeOK
 	cu := int64(1)
 	if r.cost != nil && rec.Batch == 0 {
@@ -209,7 +228,7 @@ func (r *Recorder) Offer(rec *relay.Record) {
 			}
 			s.reset(start)
 		}
-		m := bump(s.methods, methodKey{rec.Chain, method}, methodKey{rec.Chain, Other}, MaxMethodsPerSlot)
+		m := bump(s.methods, methodKey{chain, method}, methodKey{chain, Other}, MaxMethodsPerSlot)
 		m.Calls++
 		m.Total += rec.Duration
 		m.Hist[histIndex(rec.Duration)]++
@@ -220,7 +239,7 @@ func (r *Recorder) Offer(rec *relay.Record) {
 			m     map[string]*tenantStat
 			name  string
 			limit int
-		}{{s.keys, rec.Key, MaxKeysPerSlot}, {s.plans, rec.Plan, MaxPlansPerSlot}} {
+		}{{s.keys, key, MaxKeysPerSlot}, {s.plans, plan, MaxPlansPerSlot}} {
 			name := t.name
 			if name == "" {
 				name = "(anonymous)"
@@ -240,7 +259,7 @@ func (r *Recorder) Offer(rec *relay.Record) {
 			}
 		}
 		for _, a := range rec.Attempts() {
-			ns := bump(s.nodes, methodKey{rec.Chain, a.Node}, methodKey{rec.Chain, Other}, MaxNodesPerSlot)
+			ns := bump(s.nodes, methodKey{chain, clip(a.Node)}, methodKey{chain, Other}, MaxNodesPerSlot)
 			ns.Attempts++
 			switch a.Outcome {
 			case relay.OutcomeOK, relay.OutcomeRPCError, relay.OutcomeCanceled, relay.OutcomeNotYet:
@@ -254,7 +273,7 @@ func (r *Recorder) Offer(rec *relay.Record) {
 				ns.Disputes++
 			}
 		}
-		sl := Slow{At: at.UTC(), Chain: rec.Chain, Method: method, Node: node, Duration: rec.Duration}
+		sl := Slow{At: at.UTC(), Chain: chain, Method: method, Node: clip(node), Duration: rec.Duration}
 		if rec.ParamsHash != 0 {
 			sl.ParamsHash = hex64(rec.ParamsHash)
 		}
@@ -282,6 +301,41 @@ func hex64(v uint64) string {
 		v >>= 4
 	}
 	return string(b[:])
+}
+
+// Bytes estimates the memory the recorder's entries hold (struct sizes,
+// name bytes and map overhead); it never exceeds MaxBytes.
+func (r *Recorder) Bytes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ring := range r.rings {
+		for _, s := range ring {
+			for k := range s.methods {
+				n += methodBytes + len(k.Chain) + len(k.Method)
+			}
+			for k := range s.keys {
+				n += tenantBytes + len(k)
+			}
+			for k := range s.plans {
+				n += tenantBytes + len(k)
+			}
+			for k := range s.nodes {
+				n += nodeBytes + len(k.Chain) + len(k.Method)
+			}
+			for _, sl := range s.slow {
+				n += slowBytes + len(sl.Chain) + len(sl.Method) + len(sl.Node) + len(sl.ParamsHash)
+			}
+		}
+	}
+	return n
+}
+
+func clip(s string) string {
+	if len(s) > MaxName {
+		return s[:MaxName]
+	}
+	return s
 }
 
 // Size reports how many entries the recorder holds now, over all slots and

@@ -143,6 +143,16 @@ func TestRecorderMemoryBound(t *testing.T) {
 	if entries > MaxEntries || slots > MaxSlots {
 		t.Fatalf("%d entries in %d slots, over the bound %d entries, %d slots", entries, slots, MaxEntries, MaxSlots)
 	}
+	if b := rec.Bytes(); b > MaxBytes || MaxBytes > 8<<20 {
+		t.Fatalf("recorder holds ~%d bytes; bound %d (documented under 8 MiB)", b, MaxBytes)
+	}
+	// Names longer than MaxName are cut, so entries stay bounded in size.
+	long := record(now, strings.Repeat("k", 10*MaxName), strings.Repeat("m", 10*MaxName), time.Millisecond, relay.OutcomeOK, 200)
+	before := rec.Bytes()
+	rec.Offer(long)
+	if grew := rec.Bytes() - before; grew > 3*(tenantBytes+MaxName)+methodBytes+2*MaxName+nodeBytes+2*MaxName+slowBytes+4*MaxName {
+		t.Fatalf("one record with long names grew the recorder by %d bytes", grew)
+	}
 	rec.mu.Lock()
 	for _, ring := range rec.rings {
 		for _, s := range ring {
@@ -159,8 +169,8 @@ func TestRecorderMemoryBound(t *testing.T) {
 	for _, k := range a.Keys {
 		calls += k.Calls
 	}
-	if calls != keys {
-		t.Fatalf("keys total %d calls, want %d (overflow must be counted as other)", calls, keys)
+	if calls != keys+1 { // plus the long-named record
+		t.Fatalf("keys total %d calls, want %d (overflow must be counted as other)", calls, keys+1)
 	}
 	rep := Build("24h", now, a)
 	if n := len(rep.Keys.ByCalls); n != TopN+1 || rep.Keys.ByCalls[TopN].Name != Other {
