@@ -181,3 +181,29 @@ func TestRecorderMemoryBound(t *testing.T) {
 		t.Fatalf("report is %d bytes; the top-N tables should keep it small", len(b))
 	}
 }
+
+// TestNodesShareHedgesDisputes: node rows come from the record's attempts.
+func TestNodesShareHedgesDisputes(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	rec := New(nil, func() time.Time { return now })
+	for range 3 {
+		r := &relay.Record{Start: now, Chain: "eth", Method: "eth_call", Outcome: relay.OutcomeOK, Winner: "a"}
+		r.AddAttempt(relay.Attempt{Node: "a", Outcome: relay.OutcomeOK, Vote: relay.VoteAgree})
+		r.AddAttempt(relay.Attempt{Node: "b", Outcome: relay.OutcomeTimeout, Hedge: true, Vote: relay.VoteDispute})
+		r.AddAttempt(relay.Attempt{Node: "a", Outcome: relay.OutcomeOK})
+		rec.Offer(r)
+	}
+	a, _ := rec.Snapshot("1h")
+	rep := Build("1h", now, a)
+	if len(rep.Nodes) != 2 {
+		t.Fatalf("nodes %+v, want a and b", rep.Nodes)
+	}
+	na, nb := rep.Nodes[0], rep.Nodes[1]
+	if na.Node != "a" || na.Attempts != 6 || na.Share < 0.66 || na.Share > 0.67 || na.Errors != 0 {
+		t.Errorf("a = %+v, want 6 attempts, share 2/3, no errors", na)
+	}
+	if nb.Node != "b" || nb.Attempts != 3 || nb.Errors != 3 || nb.Hedges != 3 || nb.Disputes != 3 {
+		t.Errorf("b = %+v, want 3 attempts, errors, hedges and disputes", nb)
+	}
+}
