@@ -44,6 +44,7 @@ type Server struct {
 	admit   admission               // body bytes and connections held (limits.go)
 	sum     Summaries               // nil: summaries off
 	ws      Upgrader                // WebSocket adapter; nil for none
+	ana     Summaries               // nil: analytics off
 }
 
 // Upgrader serves WebSocket upgrade requests on the public paths
@@ -85,6 +86,9 @@ type Options struct {
 	// Local serves the methods the gateway answers itself (filters);
 	// nil for none.
 	Local pipeline.Local
+	// Analytics, when set, also gets every request's relay record (the
+	// operator analytics recorder, internal/analytics).
+	Analytics Summaries
 	// Base is the context the public listener's requests derive from:
 	// cancelling it abandons the requests still in flight (the end of a
 	// shutdown). Default context.Background().
@@ -93,7 +97,7 @@ type Options struct {
 
 // New returns a server.
 func New(o Options) *Server {
-	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries,
+	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries, ana: o.Analytics,
 		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions, Cache: o.Cache})}
 	if s.base == nil {
 		s.base = context.Background()
@@ -236,6 +240,9 @@ func (s *Server) finish(x exchange, rec *relay.Record) {
 	}
 	if s.sum != nil {
 		s.sum.Offer(rec)
+	}
+	if s.ana != nil {
+		s.ana.Offer(rec)
 	}
 	ctx := x.ctx()
 	h := s.log.Handler()

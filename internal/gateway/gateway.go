@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rpcgate/rpcgate/internal/analytics"
 	"github.com/rpcgate/rpcgate/internal/cache"
 	"log/slog"
 	"net"
@@ -51,6 +52,8 @@ type Gateway struct {
 	tenants *tenancy
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 	sum     *summary.Stream            // nil when summaries are off
+	ana     *analytics.Handler         // the operator analytics page
+	anaRed  *analytics.Redis           // nil without Redis
 	caches  *cache.Set
 	streams *streams
 
@@ -100,8 +103,18 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: exec,
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Local: g.streams.filters,
-		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
+		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Series: storeSeries(g.store), Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
+	g.ana = &analytics.Handler{Rec: analytics.New(g.tenants.resolver.Cost, nil), Log: log}
+	fo.Analytics = g.ana.Rec
+	if g.tenants.redis != nil {
+		prefix := cfg.Registry.Prefix
+		if prefix == "" {
+			prefix = registry.DefaultPrefix
+		}
+		g.anaRed = analytics.NewRedis(g.tenants.redis, prefix, g.ana.Rec, log)
+		g.ana.Peers = g.anaRed.Peers
+	}
 	if cfg.Summaries.Enabled() {
 		g.sum, err = summary.New(summary.Options{Config: cfg.Summaries, Log: log, Registry: m.Registry})
 		if err != nil {
@@ -257,7 +270,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.servePublic()
 	if g.adminLn != nil {
-		var extra []admin.Mount
+		extra := []admin.Mount{{Prefix: analytics.PagePath, Handler: g.ana}, {Prefix: analytics.JSONPath, Handler: g.ana}}
 		if g.orch != nil {
 			h := g.orch.AdminHandler()
 			extra = append(extra, admin.Mount{Prefix: "/admin/orchestrator", Handler: h}, admin.Mount{Prefix: "/admin/orchestrator/", Handler: h})
@@ -282,6 +295,20 @@ func (g *Gateway) Start(ctx context.Context) error {
 		defer g.wg.Done()
 		g.recordLoop(g.ctx)
 	}()
+	if g.anaRed != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.anaRed.Run(g.ctx)
+		}()
+	}
+	if series := storeSeries(g.store); series != nil {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			status.Sample(g.ctx, status.FleetSource(g.Chains), series, seriesInterval, nil, g.log)
+		}()
+	}
 	g.log.Info("rpcgate serving", "listen", g.publicLn.Addr().String(), "admin", g.AdminAddr(), "chains", len(g.Chains()))
 	return nil
 }

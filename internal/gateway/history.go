@@ -46,3 +46,15 @@ func (g *Gateway) recordLoop(ctx context.Context) {
 		}
 	}
 }
+
+// seriesInterval is how often every node is sampled into the status
+// page's uptime strips and latency charts (one store write per node).
+const seriesInterval = time.Minute
+
+// storeSeries is the store's bucketed history, nil when it has none.
+func storeSeries(s registry.Store) registry.Series {
+	if ss, ok := s.(registry.Series); ok {
+		return ss
+	}
+	return nil
+}

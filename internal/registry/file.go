@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +26,8 @@ type fileState struct {
 	Version int                `json:"version"`
 	Entries []Entry            `json:"entries"`
 	History map[string][]Event `json:"history,omitempty"`
+	// Series is the status page's bucketed history, by chain then node.
+	Series map[string]map[string]NodeSeries `json:"series,omitempty"`
 }
 
 // fileStore keeps entries and history in one JSON file, rewritten atomically
@@ -38,6 +42,7 @@ type fileStore struct {
 	mu      sync.Mutex
 	entries map[string]Entry   // by key()
 	history map[string][]Event // by chain, oldest first
+	series  map[string]map[string]NodeSeries
 	closed  bool
 
 	watch watch.Notifier
@@ -55,6 +60,7 @@ func newFileStore(path string, retention time.Duration, log *slog.Logger, now fu
 		now:       now,
 		entries:   map[string]Entry{},
 		history:   map[string][]Event{},
+		series:    map[string]map[string]NodeSeries{},
 		done:      make(chan struct{}),
 	}
 }
@@ -92,6 +98,11 @@ func openFile(cfg Config, log *slog.Logger, now func() time.Time) (*fileStore, e
 	for chain, evs := range st.History {
 		sortEvents(evs)
 		s.history[chain] = evs
+	}
+	for chain, nodes := range st.Series {
+		if nodes != nil {
+			s.series[chain] = nodes
+		}
 	}
 	return s, nil
 }
@@ -177,7 +188,7 @@ func (s *fileStore) change(fn func(map[string]Entry, map[string][]Event), notify
 	entries, history := maps.Clone(s.entries), maps.Clone(s.history)
 	fn(entries, history)
 	if s.path != "" {
-		if err := s.write(entries, history); err != nil {
+		if err := s.write(entries, history, s.series); err != nil {
 			return err
 		}
 	}
@@ -189,8 +200,8 @@ func (s *fileStore) change(fn func(map[string]Entry, map[string][]Event), notify
 }
 
 // write persists a state atomically.
-func (s *fileStore) write(entries map[string]Entry, history map[string][]Event) error {
-	st := fileState{Version: fileVersion, History: history}
+func (s *fileStore) write(entries map[string]Entry, history map[string][]Event, series map[string]map[string]NodeSeries) error {
+	st := fileState{Version: fileVersion, History: history, Series: series}
 	for _, e := range entries {
 		st.Entries = append(st.Entries, e)
 	}
@@ -267,4 +278,70 @@ func (s *fileStore) Close() error {
 		close(s.done)
 	})
 	return nil
+}
+
+var _ Series = (*fileStore)(nil)
+
+// RecordSample implements Series.
+func (s *fileStore) RecordSample(ctx context.Context, sm Sample) error {
+	return s.RecordSamples(ctx, []Sample{sm})
+}
+
+// RecordSamples implements Series: one write for all of ss.
+func (s *fileStore) RecordSamples(ctx context.Context, ss []Sample) error {
+	now := s.now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("registry: store is closed")
+	}
+	series := maps.Clone(s.series)
+	var firstErr error
+	changed := false
+	for _, sm := range ss {
+		if err := checkSample(&sm, now); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		nodes := series[sm.Chain]
+		ns, ok := nodes[sm.Node]
+		if !ok && len(nodes) >= MaxSeriesNodes {
+			continue // bounded: a chain's first MaxSeriesNodes nodes only
+		}
+		ns = cloneSeries(ns)
+		ns.Node = sm.Node
+		ns.Add(sm, now)
+		nodes = maps.Clone(nodes)
+		if nodes == nil {
+			nodes = map[string]NodeSeries{}
+		}
+		nodes[sm.Node] = ns
+		series[sm.Chain] = nodes
+		changed = true
+	}
+	if !changed {
+		return firstErr
+	}
+	if s.path != "" {
+		if err := s.write(s.entries, s.history, series); err != nil {
+			return err
+		}
+	}
+	s.series = series
+	return firstErr
+}
+
+// Series implements Series.
+func (s *fileStore) Series(ctx context.Context, chain string) ([]NodeSeries, error) {
+	now := s.now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]NodeSeries, 0, len(s.series[chain]))
+	for _, ns := range s.series[chain] {
+		ns = cloneSeries(ns)
+		ns.Trim(now)
+		out = append(out, ns)
+	}
+	slices.SortFunc(out, func(a, b NodeSeries) int { return strings.Compare(a.Node, b.Node) })
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -50,6 +51,9 @@ type Handler struct {
 	// History gives the node events for uptime and incidents. Nil: the
 	// page shows live state only (uptime null, no incidents).
 	History History
+	// Series gives the bucketed history for the uptime strips and the
+	// latency and error charts. Nil: no pictures, live figures only.
+	Series Series
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Log receives history failures (nil: discarded).
@@ -57,9 +61,14 @@ type Handler struct {
 	// Reports gives what a node reported about itself (nil: nothing).
 	Reports func(chain, node string) (NodeReport, bool)
 
-	mu       sync.Mutex // serialises computing the JSON; guards the cache
-	cached   []byte
-	cachedAt time.Time
+	mu         sync.Mutex // serialises computing the JSON; guards the cache
+	cached     []byte
+	cachedPage pageJSON
+	cachedAt   time.Time
+
+	tmplOnce sync.Once
+	tmpl     *template.Template
+	tmplErr  error
 
 	assetsOnce sync.Once
 	assets     map[string]asset // by file name in web.Status()
@@ -103,7 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == PagePath:
 		hd.Set("Content-Security-Policy", pageCSP)
 		hd.Set("X-Frame-Options", "DENY")
-		h.serveAsset(w, r, "index.html")
+		h.servePage(w, r)
 	case p == PagePath+"/":
 		// The page uses relative links (so it works under a path prefix);
 		// they only resolve from /status itself.
@@ -176,19 +185,27 @@ func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request) {
 // than cacheFor. Concurrent requests wait for one computation rather than
 // each reading the history.
 func (h *Handler) snapshot() []byte {
+	body, _, _ := h.current()
+	return body
+}
+
+// current returns the cached JSON, the page data it encodes and when it
+// was computed.
+func (h *Handler) current() ([]byte, pageJSON, time.Time) {
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cached != nil && now.Sub(h.cachedAt) < cacheFor && !now.Before(h.cachedAt) {
-		return h.cached
+		return h.cached, h.cachedPage, h.cachedAt
 	}
-	body, err := json.Marshal(h.build(now))
+	page := h.build(now)
+	body, err := json.Marshal(page)
 	if err != nil { // only plain types inside; kept for safety
 		h.log().Error("status: encode", "err", err)
-		return []byte(`{"chains":[]}`)
+		return []byte(`{"chains":[]}`), pageJSON{Chains: []chainJSON{}}, now
 	}
-	h.cached, h.cachedAt = body, now
-	return body
+	h.cached, h.cachedPage, h.cachedAt = body, page, now
+	return body, page, now
 }
 
 func (h *Handler) now() time.Time {
@@ -220,6 +237,9 @@ type chainJSON struct {
 	Nodes    []nodeJSON `json:"nodes"`
 	// Incidents are the latest node state changes, newest first.
 	Incidents []Incident `json:"incidents"`
+	// UptimeDays is the chain's 90-day strip, oldest first: every node's
+	// up time over every node's observed time, per UTC day.
+	UptimeDays []dayJSON `json:"uptime_days"`
 	// HistoryUnavailable is set when the event history could not be read;
 	// uptime and incidents are then missing. The cause is only logged: it
 	// may name internal addresses.
@@ -240,6 +260,12 @@ type nodeJSON struct {
 	// the history has nothing on the node in it.
 	Uptime24h *float64 `json:"uptime_24h"`
 	Uptime7d  *float64 `json:"uptime_7d"`
+	// Uptime90d is over the daily buckets; UptimeDays has one per day for
+	// 90 days (oldest first) and Latency24h the 5-minute buckets of the
+	// last 24 hours that hold samples (oldest first).
+	Uptime90d  *float64    `json:"uptime_90d"`
+	UptimeDays []dayJSON   `json:"uptime_days"`
+	Latency24h []pointJSON `json:"latency_24h"`
 	// Client, Peers and Pending are what the node reported about itself
 	// (ethstats or its agent); absent or null when it reports nothing.
 	Client  string `json:"client,omitempty"`
@@ -270,6 +296,20 @@ func (h *Handler) build(now time.Time) pageJSON {
 				c.Incidents = incidents(events, maxIncidents)
 			}
 		}
+		byNode := map[string]registry.NodeSeries{}
+		if h.Series != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
+			ss, err := h.Series.Series(ctx, cv.Name)
+			cancel()
+			if err != nil {
+				h.log().Warn("status: read node series", "chain", cv.Name, "err", err)
+				c.HistoryUnavailable = true
+			}
+			for _, ns := range ss {
+				byNode[ns.Node] = ns
+			}
+		}
+		var chainDays [][]registry.DayBucket
 		for _, nv := range cv.Nodes {
 			n := nodeJSON{Name: nv.Name, State: nv.State, Head: nv.Head, Lag: nv.Lag,
 				P50Ms: millis(nv.LatencyP50), P99Ms: millis(nv.LatencyP99), InFlight: nv.InFlight, ErrorRate: nv.ErrorRate, Score: nv.Score}
@@ -285,11 +325,29 @@ func (h *Handler) build(now time.Time) pageJSON {
 				n.Uptime24h = percent(registry.Uptime(events, nv.Name, now.Add(-24*time.Hour), now))
 				n.Uptime7d = percent(registry.Uptime(events, nv.Name, now.Add(-7*24*time.Hour), now))
 			}
+			ns := byNode[nv.Name]
+			chainDays = append(chainDays, ns.Days)
+			n.UptimeDays = uptimeDays(now, ns.Days)
+			n.Uptime90d = totalUptime(ns.Days)
+			n.Latency24h = recentPoints(ns.Recent)
 			c.Nodes = append(c.Nodes, n)
 		}
+		c.UptimeDays = uptimeDays(now, chainDays...)
 		page.Chains = append(page.Chains, c)
 	}
 	return page
+}
+
+func totalUptime(ds []registry.DayBucket) *float64 {
+	var up, obs float64
+	for _, d := range ds {
+		up, obs = up+d.UpSec, obs+d.ObservedSec
+	}
+	if obs <= 0 {
+		return nil
+	}
+	p := up / obs * 100
+	return &p
 }
 
 func millis(d time.Duration) *float64 {

@@ -209,7 +209,7 @@ func TestStatusPageHeaders(t *testing.T) {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}
 	html := string(body)
-	for _, want := range []string{"Loading status", `src="status/assets/status.js"`, `href="status/assets/status.css"`, "<noscript>"} {
+	for _, want := range []string{`data-chain="eth"`, `src="status/assets/status.js"`, `href="status/assets/status.css"`, `data-uptime-strip="eth"`, `data-chart="latency"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %q", want)
 		}
