@@ -248,6 +248,12 @@ func (f *Feed) advance(ctx context.Context, n *node.Node, head *Block) error {
 		}
 	}
 	for _, b := range chain {
+		if tip == nil {
+			// The first head is where the feed starts: nobody reads its
+			// logs (subscribers and filters get later blocks), so they
+			// are not fetched.
+			break
+		}
 		logs, err := f.logs(ctx, n, b)
 		if err != nil {
 			return err
@@ -300,7 +306,10 @@ func (f *Feed) call(ctx context.Context, n *node.Node, body []byte) ([]byte, err
 	deadline := time.Now().Add(f.chain.Timeout())
 	cctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	resp, err := n.Do(cctx, schedule.High, deadline, body)
+	// The gateway's own background read takes a free worker slot or none:
+	// it never queues behind (or in the queue depth of) client traffic;
+	// the next poll tries again, and sync tries the other nodes first.
+	resp, err := n.Send(cctx, &node.Call{Class: schedule.High, Deadline: deadline, Body: body, NoQueue: true})
 	if err != nil {
 		return nil, err
 	}
