@@ -343,6 +343,16 @@ func TestSnapshotAnvilFetchKilledAndResumed(t *testing.T) {
 		}
 	}
 
+	// The second anvil joins a gateway through the orchestrator. The
+	// fleet is the snapshotted node itself, restarted from its state (head
+	// 300); `rpcgate agent` beside the second anvil joins, and verification
+	// (chain id, genesis, not syncing, head within max_lag, the hash at
+	// head-16 against the fleet) must admit it. That these checks refuse a
+	// node of another genesis (--timestamp), chain id, lag or fork is
+	// TestOrchestratorRefuses.
+	a = startStateAnvil(t, "a2", filepath.Join(dataA, "state.json"))
+	joinFromSnapshot(t, a, b)
+
 	// A manifest checked with another publisher's key is refused, and
 	// nothing is installed.
 	other := filepath.Join(tmp, "other")
@@ -355,8 +365,8 @@ func TestSnapshotAnvilFetchKilledAndResumed(t *testing.T) {
 		t.Fatal("a refused manifest installed a data dir")
 	}
 
-	// Dedup: ten more blocks, a second snapshot into the same store.
-	a = startStateAnvil(t, "a2", filepath.Join(dataA, "state.json"))
+	// Dedup: ten more blocks (on the restarted first anvil), a second
+	// snapshot into the same store.
 	a.sendTxs(t, 10)
 	h310, _ := a.block(t, 310)
 	a.stop(t)
@@ -370,6 +380,44 @@ func TestSnapshotAnvilFetchKilledAndResumed(t *testing.T) {
 	// share far more; the unit tests pin that case.
 	if reused < 1 || countChunks(t, store)-before != uploaded {
 		t.Fatalf("second snapshot: %d chunks added to the store, %d reported uploaded, %d reused", countChunks(t, store)-before, uploaded, reused)
+	}
+}
+
+// joinFromSnapshot runs a gateway whose fleet is fleetNode, with the
+// orchestrator on, and `rpcgate agent` beside joiner; the orchestrator
+// must admit joiner (listed with source orchestrator, never refused) and
+// client reads must reach it and be answered.
+func joinFromSnapshot(t *testing.T, fleetNode, joiner *stateAnvil) {
+	t.Helper()
+	// Both at one head well past 16, so the head-16 comparison is made
+	// (below 16 the verifier only compares block 0).
+	hf, errF := fleetNode.Head()
+	hj, errJ := joiner.Head()
+	if errF != nil || errJ != nil || hf != hj || hf < 100 {
+		t.Fatalf("fleet node head %d (%v), joining node head %d (%v); want one head >= 100", hf, errF, hj, errJ)
+	}
+	pf, pj := StartProxy(t, "fleet", fleetNode.URL), StartProxy(t, "fetched", joiner.URL)
+	orch := fmt.Sprintf("127.0.0.1:%d", freePort())
+	g := WriteConfigFile(t, map[string]*Proxy{"fleet": pf}, GatewayOpts{}, orchestratorYAML(orch, "")).Start(t)
+	defer g.stop(t)
+	agent := startAgent(t, agentArgs(joiner.URL, pj.URL, "fetched", orch, joinSecret)...)
+	defer agent.Signal(syscall.SIGKILL)
+	eventually(t, 30*time.Second, "the orchestrator to admit the node started from the snapshot", func() (bool, string) {
+		v, raw := g.Orchestrator(t)
+		if check, reason, refused := v.refusalOf("fetched"); refused {
+			t.Fatalf("the node started from the snapshot was refused: check %q: %s\n%s", check, reason, raw)
+		}
+		nodes, raw := g.AdminNodes(t)
+		return nodes["fetched"].Source == "orchestrator", raw
+	})
+	load := StartLoad(t, g.URL, 2, balanceRead)
+	eventually(t, 30*time.Second, "client reads to reach the node started from the snapshot", func() (bool, string) {
+		return pj.Count("eth_getBalance") > 0, fmt.Sprintf("fleet %v, fetched %v", pf.Counts(), pj.Counts())
+	})
+	load.Stop()
+	load.requireNoFailures(t, "reads while the node started from the snapshot joined")
+	if v, raw := g.Orchestrator(t); len(v.Refusals) > 0 {
+		t.Errorf("refusals recorded: %s", raw)
 	}
 }
 
