@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/rpcgate/rpcgate/internal/cache"
+	chainstore "github.com/rpcgate/rpcgate/internal/store"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +53,7 @@ type Gateway struct {
 	orch    *orchestrator.Orchestrator // nil unless the config has orchestrator:
 	sum     *summary.Stream            // nil when summaries are off
 	caches  *cache.Set
+	stores  *chainstore.Set
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -91,8 +93,9 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 			Registry: m.Registry})
 	}
 	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
+	g.stores = chainstore.NewSet(g.ctx, chainstore.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Stores: g.stores,
 		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	if cfg.Summaries.Enabled() {
@@ -171,6 +174,9 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 		for _, h := range cfg.Chains[name].Hosts {
 			hosts[strings.ToLower(h)] = name
 		}
+	}
+	if err := g.stores.Apply(cfg); err != nil {
+		return err
 	}
 	if err := g.caches.Apply(cfg, byName); err != nil {
 		return err
@@ -390,6 +396,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.wg.Wait()
 	g.caches.Stop()
+	g.stores.Stop()
 	for _, c := range g.Chains() {
 		c.Stop()
 	}

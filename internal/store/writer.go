@@ -25,6 +25,8 @@ type Writer struct {
 	Log   *slog.Logger
 	// OnWrite is called after each block written (metrics, tests).
 	OnWrite func(n uint64)
+	// Lag, when set, gets finalized − highest stored after each round.
+	Lag interface{ Set(float64) }
 
 	leader  atomic.Bool
 	written atomic.Uint64
@@ -111,6 +113,13 @@ func (w *Writer) catchUp(ctx context.Context) error {
 	if ok {
 		next = top + 1
 	}
+	defer func() {
+		if w.Lag != nil {
+			if top, ok, err := w.Store.Top(context.WithoutCancel(ctx)); err == nil && ok && fin >= top {
+				w.Lag.Set(float64(fin - top))
+			}
+		}
+	}()
 	for n := next; n <= fin; n++ {
 		if ctx.Err() != nil {
 			return nil
