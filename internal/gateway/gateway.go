@@ -204,7 +204,7 @@ func (g *Gateway) spec(name string, cfg *config.Config, entries []registry.Entry
 		g.log.Warn("some run-time node changes do not apply to the config", "chain", name, "err", err)
 	}
 	for gn, members := range groups {
-		if len(members) == 0 {
+		if len(members) == 0 && !(cc.Groups[gn] != nil && cc.Groups[gn].Store && cc.Store.Reads()) {
 			return fleet.Spec{}, fmt.Errorf("chain %s: group %s would have no nodes", name, gn)
 		}
 	}

@@ -20,6 +20,7 @@ type Metrics struct {
 	Highest     *prometheus.GaugeVec   // chain
 	Lag         *prometheus.GaugeVec   // chain
 	Rows        *prometheus.GaugeVec   // chain, table
+	Leader      *prometheus.GaugeVec   // chain
 }
 
 // NewMetrics registers the store's collectors on reg.
@@ -36,7 +37,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rows: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_store_rows",
 			Help: "Rows in the chain store, by chain and table (blocks, transactions, receipts, logs)."}, []string{"chain", "table"}),
 	}
-	reg.MustRegister(m.Served, m.FellThrough, m.Highest, m.Lag, m.Rows)
+	m.Leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_store_writer_leader",
+		Help: "1 while this process's store writer holds the store's advisory lock (the one writer that writes), else 0."}, []string{"chain"})
+	reg.MustRegister(m.Served, m.FellThrough, m.Highest, m.Lag, m.Rows, m.Leader)
 	return m
 }
 
@@ -113,7 +116,8 @@ func (s *Set) Apply(cfg *config.Config) error {
 		}
 		if cc.Store.Writes() && src != "" {
 			w := &Writer{Store: st, Source: &Source{URL: src}, Depth: *cc.FinalityDepth, Log: s.log.With("chain", name, "role", "store-writer"),
-				Lag: s.m.Lag.WithLabelValues(name)}
+				Lag: s.m.Lag.WithLabelValues(name), LeaderGauge: s.m.Leader.WithLabelValues(name)}
+			s.m.Leader.WithLabelValues(name).Set(0)
 			r.c.Writer = w
 			r.wg.Go(func() { w.Run(ctx) })
 		}

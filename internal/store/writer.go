@@ -27,6 +27,8 @@ type Writer struct {
 	OnWrite func(n uint64)
 	// Lag, when set, gets finalized − highest stored after each round.
 	Lag interface{ Set(float64) }
+	// LeaderGauge, when set, is 1 while this writer holds the lock.
+	LeaderGauge interface{ Set(float64) }
 
 	leader  atomic.Bool
 	written atomic.Uint64
@@ -74,11 +76,14 @@ func (w *Writer) lead(ctx context.Context, tick <-chan time.Time) error {
 	if !got {
 		return nil
 	}
-	w.leader.Store(true)
+	w.setLeader(true)
 	defer func() {
-		w.leader.Store(false)
+		w.setLeader(false)
 		conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, int32(writerLockKey&0x7fffffff)) //nolint:errcheck
 	}()
+	if _, err := w.Store.Migrate(ctx); err != nil {
+		return err
+	}
 	for {
 		if err := w.catchUp(ctx); err != nil {
 			return err
@@ -140,4 +145,15 @@ func (w *Writer) catchUp(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (w *Writer) setLeader(on bool) {
+	w.leader.Store(on)
+	if w.LeaderGauge != nil {
+		v := 0.0
+		if on {
+			v = 1
+		}
+		w.LeaderGauge.Set(v)
+	}
 }

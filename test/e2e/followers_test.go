@@ -123,7 +123,7 @@ func followersChain(t *testing.T, n int) *Fleet {
 			if i%2 == 1 {
 				t0 = topicB.Hex()
 			}
-			data := t0 + word(i%5)[2:] + word(i%7)[2:] + word(i%3)[2:]
+			data := t0 + word(i % 5)[2:] + word(i % 7)[2:] + word(i % 3)[2:]
 			tx["to"], tx["data"] = emitter4Address.Hex(), data
 		}
 		switch i % 3 {
