@@ -96,7 +96,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 	g.stores = chainstore.NewSet(g.ctx, chainstore.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: execute.New(log),
 		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Stores: g.stores,
-		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
+		Pages: publicPages(cfg, &status.Handler{Source: withStores(status.FleetSource(g.Chains), g.stores), History: g.store, Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	if cfg.Summaries.Enabled() {
 		g.sum, err = summary.New(summary.Options{Config: cfg.Summaries, Log: log, Registry: m.Registry})

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,14 @@ type Chain struct {
 	M       *Metrics
 	// Writer is set when this process ingests (role writer or both).
 	Writer *Writer
+	// highest and up are the last stats round's view, for the status page.
+	highest atomic.Uint64
+	up      atomic.Bool
 }
+
+// Seen is the store's highest block and whether it answered the last
+// stats round (every 5s).
+func (c *Chain) Seen() (highest uint64, up bool) { return c.highest.Load(), c.up.Load() }
 
 // Set holds the chains' stores; Apply makes it match a config.
 type Set struct {
@@ -121,7 +129,8 @@ func (s *Set) Apply(cfg *config.Config) error {
 			r.c.Writer = w
 			r.wg.Go(func() { w.Run(ctx) })
 		}
-		r.wg.Go(func() { s.stats(ctx, name, st) })
+		c := r.c
+		r.wg.Go(func() { s.stats(ctx, c, st) })
 		next[name] = r
 	}
 	for name, r := range s.chains {
@@ -151,13 +160,17 @@ func firstNodeURL(cc *config.Chain) string {
 }
 
 // stats refreshes the highest-block and row gauges.
-func (s *Set) stats(ctx context.Context, chain string, st *Store) {
+func (s *Set) stats(ctx context.Context, c *Chain, st *Store) {
+	chain := c.Name
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if v, err := st.Stat(qctx); err == nil {
+		v, err := st.Stat(qctx)
+		c.up.Store(err == nil)
+		if err == nil {
 			if !v.Empty {
+				c.highest.Store(v.Highest)
 				s.m.Highest.WithLabelValues(chain).Set(float64(v.Highest))
 			}
 			s.m.Rows.WithLabelValues(chain, "blocks").Set(float64(v.Blocks))

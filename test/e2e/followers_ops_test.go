@@ -4,13 +4,17 @@ package e2e
 // away, and store-only groups.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -321,4 +325,36 @@ func TestFollowersStoreOnlyGroup(t *testing.T) {
 	if v := metricOf(t, g, "rpcgate_store_served_total", map[string]string{"chain": "eth", "method": "eth_getLogs"}); v != 1 {
 		t.Fatalf("rpcgate_store_served_total{eth_getLogs} = %v, want 1", v)
 	}
+	// The status page shows the store as a member of the fleet, at the
+	// highest stored block, without its URL.
+	eventually(t, 20*time.Second, "status.json lists the store", func() (bool, string) {
+		resp, err := http.Get(g.Base + "/status.json")
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		var doc struct {
+			Chains []struct {
+				Nodes []struct {
+					Name, State string
+					Head        uint64
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return false, err.Error()
+		}
+		if strings.Contains(string(body), "postgres") {
+			t.Fatalf("status.json shows the store URL: %s", body)
+		}
+		for _, c := range doc.Chains {
+			for _, n := range c.Nodes {
+				if n.Name == "store" && n.State == "ok" && n.Head == head {
+					return true, ""
+				}
+			}
+		}
+		return false, fmt.Sprintf("%.400s", body)
+	})
 }
