@@ -32,23 +32,47 @@ func (p *Pipeline) fromStore(ctx context.Context, c *fleet.Chain, g *fleet.Group
 	}
 	sctx, cancel := context.WithTimeout(ctx, sc.Timeout)
 	defer cancel()
-	res, err := sc.Reader.Result(sctx, req.Method, req.Params)
+	body, err := storeLookup(sctx, sc, req)
 	if errors.Is(err, store.ErrMissing) && req.Method == "eth_getLogs" {
 		if ans, ok := p.logsPastTop(ctx, sctx, sc, c, g, class, req, rec); ok {
 			return ans, true
 		}
 	}
-	var body []byte
-	if err == nil {
-		body, err = sc.Reader.Wrap(sctx, idOrNull(req.ID), res)
-	}
-	if err != nil {
-		sc.M.FellThrough.WithLabelValues(c.Name, req.Method, store.Reason(err)).Inc()
+	if !storeCount(sc, c, req.Method, err) {
 		return execute.Answer{}, false
 	}
-	sc.M.Served.WithLabelValues(c.Name, req.Method).Inc()
 	rec.Cache = cacheStore
 	return execute.Answer{Body: body, Outcome: relay.OutcomeOK, Node: "store"}, true
+}
+
+// storeAnswer is fromStore for one batch element (no partial ranges).
+func (p *Pipeline) storeAnswer(ctx context.Context, c *fleet.Chain, req *jsonrpc.Request) ([]byte, bool) {
+	sc := p.stores.For(c.Name)
+	if sc == nil || sc.Reader == nil || !req.IsCall() || !store.Methods[req.Method] {
+		return nil, false
+	}
+	sctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	defer cancel()
+	body, err := storeLookup(sctx, sc, req)
+	return body, storeCount(sc, c, req.Method, err)
+}
+
+func storeLookup(ctx context.Context, sc *store.Chain, req *jsonrpc.Request) ([]byte, error) {
+	res, err := sc.Reader.Result(ctx, req.Method, req.Params)
+	if err != nil {
+		return nil, err
+	}
+	return sc.Reader.Wrap(ctx, idOrNull(req.ID), res)
+}
+
+// storeCount counts a lookup as served or fallen through; true: served.
+func storeCount(sc *store.Chain, c *fleet.Chain, method string, err error) bool {
+	if err != nil {
+		sc.M.FellThrough.WithLabelValues(c.Name, method, store.Reason(err)).Inc()
+		return false
+	}
+	sc.M.Served.WithLabelValues(c.Name, method).Inc()
+	return true
 }
 
 // logsPastTop serves an eth_getLogs whose range starts in the store and

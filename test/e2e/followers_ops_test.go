@@ -358,3 +358,41 @@ func TestFollowersStoreOnlyGroup(t *testing.T) {
 		return false, fmt.Sprintf("%.400s", body)
 	})
 }
+
+// TestFollowersLogsPastStoreTop: an eth_getLogs range that runs past the
+// store's highest block is answered from the store up to it and by the
+// node for the rest (one node call), merged in order, as the node would.
+func TestFollowersLogsPastStoreTop(t *testing.T) {
+	schema := pgSchema(t)
+	f := StartFleet(t, "a")
+	installContracts(f)
+	cl := dial(t, f.Node("a").URL)
+	emitLogs(t, f, cl, []byte("1"), []byte("2"), []byte("3"), []byte("4"))
+	head, _ := f.Node("a").Head()
+	p := StartProxy(t, "a", f.Node("a").URL)
+	cf := WriteConfigFile(t, map[string]*Proxy{"a": p}, GatewayOpts{ChainExtra: storeExtra(pgURL, schema, "reader")}, "")
+	if out, err := storeCLI(t, cf.Path, "migrate"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if out, err := storeCLI(t, cf.Path, "backfill", "--from", "0", "--to", strconv.FormatUint(head-2, 10)); err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out)
+	}
+	body := rawBody("5", "eth_getLogs", `[{"fromBlock":"0x0","toBlock":`+hexN(head)+`,"address":"`+emitterAddress.Hex()+`"}]`)
+	want := direct(t, f.Node("a").URL, body)
+	var n struct{ Result []json.RawMessage }
+	if err := json.Unmarshal(want, &n); err != nil || len(n.Result) != 4 {
+		t.Fatalf("node answer %s", want)
+	}
+	g := cf.Start(t)
+	before := p.Count("eth_getLogs")
+	got, _ := gw(t, g, body)
+	if string(got) != string(want) {
+		t.Fatalf("merged answer:\n got %s\nwant %s", got, want)
+	}
+	if c := p.Count("eth_getLogs") - before; c != 1 {
+		t.Fatalf("node got %d eth_getLogs calls, want 1 (the part above the store)", c)
+	}
+	if v := metricOf(t, g, "rpcgate_store_served_total", map[string]string{"chain": "eth", "method": "eth_getLogs"}); v != 1 {
+		t.Fatalf("rpcgate_store_served_total{eth_getLogs} = %v, want 1", v)
+	}
+}

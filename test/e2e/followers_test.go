@@ -273,6 +273,18 @@ func TestFollowersStoreServesSavedReadsByteForByte(t *testing.T) {
 	if bad > 0 {
 		t.Fatalf("%d of %d reads differ from the node's answers", bad, len(reads))
 	}
+	// A batch of saved reads is answered element by element from the store.
+	batch, want := []byte{'['}, []byte{'['}
+	for i, r := range reads[:40] {
+		if i > 0 {
+			batch, want = append(batch, ','), append(want, ',')
+		}
+		batch, want = append(batch, r.body...), append(want, r.want...)
+	}
+	batch, want = append(batch, ']'), append(want, ']')
+	if got, _ := gw(t, g, batch); !bytes.Equal(got, want) {
+		t.Fatalf("batch from the store:\n got %.400s\nwant %.400s", got, want)
+	}
 	for _, m := range []string{"eth_getLogs", "eth_getBlockByNumber", "eth_getTransactionReceipt"} {
 		v, _ := g.Metric(t, "rpcgate_store_served_total", map[string]string{"chain": "eth", "method": m})
 		if v == 0 {
