@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/rpcgate/rpcgate/internal/jsonrpc"
 )
@@ -42,10 +45,16 @@ func (s *Source) Call(ctx context.Context, method string, params ...any) (Answer
 	req.Header.Set("Content-Type", "application/json")
 	c := s.Client
 	if c == nil {
-		c = http.DefaultClient
+		c = defaultClient
 	}
 	resp, err := c.Do(req)
 	if err != nil {
+		// *url.Error carries the node's URL, which may hold credentials:
+		// keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return Answer{}, fmt.Errorf("store: source %s: %w", method, err)
 	}
 	defer resp.Body.Close()
@@ -91,6 +100,10 @@ func (s *Source) Finalized(ctx context.Context, depth uint64) (uint64, error) {
 	}
 	return head - depth, nil
 }
+
+// defaultClient bounds a node call that hangs; callers' contexts end
+// sooner on shutdown.
+var defaultClient = &http.Client{Timeout: 60 * time.Second}
 
 var errNothingFinal = fmt.Errorf("store: no block is final yet")
 
