@@ -241,6 +241,8 @@ func TestFollowersStoreServesSavedReadsByteForByte(t *testing.T) {
 	}
 	if out, err := storeCLI(t, cf.Path, "backfill", "--chain", "eth", "--from", "0", "--to", fmt.Sprint(top)); err != nil {
 		t.Fatalf("store backfill: %v\n%s", err, out)
+	} else {
+		t.Logf("%s", out[strings.LastIndex(out, "\r")+1:])
 	}
 	out, err := storeCLI(t, cf.Path, "status")
 	if err != nil || !strings.Contains(out, fmt.Sprintf("highest %d", top)) {
