@@ -27,6 +27,7 @@ var commands = []command{
 	{"health", "exit 0 when the gateway is ready: health --url http://127.0.0.1:8545/readyz", runHealth},
 	{"snapshot", "publish and fetch chain-data snapshots: snapshot keygen|create|fetch|prune", runSnapshot},
 	{"summaries", "report relays per node and method: summaries --file F | --nats URL --stream S | --kafka B --topic T [--json]", runSummaries},
+	{"store", "chain store for stateless followers: store migrate|backfill|status --config FILE", runStore},
 	{"version", "print the version, commit and build date", runVersion},
 }
 

@@ -65,6 +65,7 @@ const (
 	DefaultCacheMaxBytes  = 64 << 20
 	DefaultUnfinalizedTTL = 2 * time.Second
 	DefaultFinalityPoll   = 2 * time.Second
+	DefaultStoreTimeout   = 500 * time.Millisecond
 	DefaultCacheRedisPfx  = "rpcgate:cache:"
 )
 
@@ -243,6 +244,10 @@ func (ch *Chain) applyDefaults() {
 		}
 		setDefault(&c.FinalityPoll, Duration(DefaultFinalityPoll))
 		setDefault(&c.RedisPrefix, DefaultCacheRedisPfx)
+	}
+	if st := ch.Store; st != nil {
+		setDefault(&st.Role, StoreBoth)
+		setDefault(&st.Timeout, Duration(DefaultStoreTimeout))
 	}
 	setDefault(&ch.Timeout, Duration(DefaultTimeout))
 	setDefault(&ch.MaxAttempts, DefaultMaxAttempts)

@@ -11,7 +11,7 @@ import (
 
 const examplesDir = "../../examples"
 
-var examplesEnv = envOf("RPCGATE_ADMIN_TOKEN", "test-token", "NODE_A_TOKEN", "node-a-token", "ALICE_KEY", "alice-secret", "RPCGATE_JOIN_SECRET", "join-secret")
+var examplesEnv = envOf("RPCGATE_ADMIN_TOKEN", "test-token", "NODE_A_TOKEN", "node-a-token", "ALICE_KEY", "alice-secret", "RPCGATE_JOIN_SECRET", "join-secret", "RPCGATE_STORE_URL", "postgres://127.0.0.1:5432/test")
 
 func parseExample(t *testing.T, name string) *Config {
 	t.Helper()

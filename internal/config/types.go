@@ -346,6 +346,10 @@ type Chain struct {
 	// Cache turns on the response cache, request coalescing and the
 	// finality tracking behind them. Default: absent (off).
 	Cache *Cache `yaml:"cache"`
+	// Store connects the chain to a PostgreSQL/YugabyteDB chain store
+	// (docs/followers.md): a writer copies finalized blocks into it, a
+	// reader answers settled reads from it. Default: absent (off).
+	Store *Store `yaml:"store"`
 }
 
 // Cache configures a chain's response cache (see docs/cache.md).
@@ -495,7 +499,40 @@ type Group struct {
 	// group's nodes (only with the chain's cache on). 0: never split.
 	// Default: 0.
 	MaxLogsRange uint64 `yaml:"max_logs_range"`
+	// Store marks a group served by the chain's store alone: with
+	// nodes: [] it needs no node (a getLogs group). Requires the chain's
+	// store with role reader or both. Default: false.
+	Store bool `yaml:"store"`
 }
+
+// Store configures a chain's store (see docs/followers.md).
+type Store struct {
+	// Postgres is the connection URL (postgres://user@host:5432/db).
+	// Required. Never logged.
+	Postgres string `yaml:"postgres"`
+	// Role is "reader" (serve settled reads from the store), "writer"
+	// (follow finalized blocks into it) or "both". Default: "both".
+	Role string `yaml:"role"`
+	// Schema is the search_path used on the store's connections.
+	// Default: "" (the server's default, usually public).
+	Schema string `yaml:"schema"`
+	// Timeout bounds one store lookup; a slower store is skipped and the
+	// call goes to nodes. Default: 500ms.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Values of Store.Role.
+const (
+	StoreReader = "reader"
+	StoreWriter = "writer"
+	StoreBoth   = "both"
+)
+
+// Reads reports whether the role serves reads.
+func (s *Store) Reads() bool { return s != nil && s.Role != StoreWriter }
+
+// Writes reports whether the role ingests.
+func (s *Store) Writes() bool { return s != nil && (s.Role == StoreWriter || s.Role == StoreBoth) }
 
 // Duration is a time.Duration written as "1.5s", "200ms" or "2m" in YAML.
 type Duration time.Duration

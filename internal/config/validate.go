@@ -243,7 +243,8 @@ func (v *checker) chain(name string, ch *Chain, hosts map[string]string) {
 	v.health(p+".health", ch.Health)
 	v.cache(p+".cache", ch.Cache)
 
-	if len(ch.Nodes) == 0 {
+	v.store(p+".store", ch.Store)
+	if len(ch.Nodes) == 0 && !ch.Store.Reads() {
 		v.atKey(p+".nodes", fmt.Sprintf("chain %q has no nodes", name),
 			`add at least one: nodes: {a: {url: "http://10.0.0.1:8545"}}`)
 	}
@@ -346,7 +347,11 @@ func (v *checker) groups(chain, p string, ch *Chain) {
 		if !nameRE.MatchString(g) {
 			v.atKey(p, fmt.Sprintf("group name %q is not valid", g), nameHint)
 		}
-		if len(grp.Nodes) == 0 {
+		if grp.Store && !ch.Store.Reads() {
+			v.atKey(p+".store", fmt.Sprintf("group %q is store-backed but the chain has no store that reads", g),
+				`add store: {postgres: "postgres://...", role: reader} to the chain, or remove store: true`)
+		}
+		if len(grp.Nodes) == 0 && !grp.Store {
 			v.atKey(p+".nodes", fmt.Sprintf("group %q has no nodes", g),
 				fmt.Sprintf("list the nodes serving it by name, e.g. nodes: [%s]", strings.Join(nodeNames, ", ")))
 		}
@@ -696,6 +701,21 @@ func orList(words []string) string {
 }
 
 // cache checks a chain's cache block.
+func (v *checker) store(p string, s *Store) {
+	if s == nil {
+		return
+	}
+	if s.Postgres == "" {
+		v.atKey(p+".postgres", "store has no postgres URL", `set postgres: "${RPCGATE_STORE_URL}" (postgres://user@host:5432/db)`)
+	}
+	switch s.Role {
+	case StoreReader, StoreWriter, StoreBoth:
+	default:
+		v.at(p+".role", fmt.Sprintf("store role %q is not reader, writer or both", s.Role), "set role: reader, writer or both")
+	}
+	v.positive(p+".timeout", s.Timeout)
+}
+
 func (v *checker) cache(p string, c *Cache) {
 	if c == nil {
 		return

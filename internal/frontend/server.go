@@ -9,6 +9,7 @@ package frontend
 import (
 	"context"
 	"github.com/rpcgate/rpcgate/internal/cache"
+	"github.com/rpcgate/rpcgate/internal/store"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -76,6 +77,8 @@ type Options struct {
 	Tenancy *pipeline.Tenancy
 	// Cache holds the chains' response caches (nil: none).
 	Cache *cache.Set
+	// Stores holds the chains' stores (docs/followers.md); nil: none.
+	Stores *store.Set
 	// Pages serves GET pages (e.g. /status) on the public listener; nil
 	// for none.
 	Pages http.Handler
@@ -98,7 +101,7 @@ type Options struct {
 // New returns a server.
 func New(o Options) *Server {
 	s := &Server{log: o.Log, metrics: o.Metrics, base: o.Base, sum: o.Summaries, ana: o.Analytics,
-		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions, Cache: o.Cache})}
+		pipe: pipeline.New(pipeline.Options{Chains: o.Chains, Exec: o.Exec, Tenancy: o.Tenancy, Metrics: o.Metrics, Sessions: o.Sessions, Cache: o.Cache, Stores: o.Stores})}
 	if s.base == nil {
 		s.base = context.Background()
 	}

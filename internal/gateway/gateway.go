@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/rpcgate/rpcgate/internal/analytics"
 	"github.com/rpcgate/rpcgate/internal/cache"
+	chainstore "github.com/rpcgate/rpcgate/internal/store"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,6 +57,7 @@ type Gateway struct {
 	anaRed  *analytics.Redis           // nil without Redis
 	caches  *cache.Set
 	streams *streams
+	stores  *chainstore.Set
 
 	publicLn, adminLn net.Listener
 	publicSrv         *fasthttp.Server // the public listener
@@ -101,9 +103,10 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Gateway, error)
 		return nil, err
 	}
 	g.caches = cache.NewSet(g.ctx, cache.NewMetrics(m.Registry), log)
+	g.stores = chainstore.NewSet(g.ctx, chainstore.NewMetrics(m.Registry), log)
 	fo := frontend.Options{Chains: route.NewChains(map[string]*fleet.Chain{}, nil, nil), Exec: exec,
-		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Local: g.streams.filters,
-		Pages: publicPages(cfg, &status.Handler{Source: status.FleetSource(g.Chains), History: g.store, Series: storeSeries(g.store), Log: log, Reports: g.nodeReport}), Base: g.ctx,
+		Limits: cfg.Limits, Log: log, Metrics: m, Tenancy: g.tenants.stage, Cache: g.caches, Local: g.streams.filters, Stores: g.stores,
+		Pages: publicPages(cfg, &status.Handler{Source: withStores(status.FleetSource(g.Chains), g.stores), History: g.store, Series: storeSeries(g.store), Log: log, Reports: g.nodeReport}), Base: g.ctx,
 		Sessions: session.New(session.Config{Size: cfg.Sessions.Size, Epoch: cfg.Sessions.Epoch.D(), ReadYourWrites: cfg.Sessions.ReadYourWrites.D()})}
 	g.ana = &analytics.Handler{Rec: analytics.New(g.tenants.resolver.Cost, nil), Log: log}
 	fo.Analytics = g.ana.Rec
@@ -193,6 +196,9 @@ func (g *Gateway) applyLocked(cfg *config.Config, entries []registry.Entry) erro
 			hosts[strings.ToLower(h)] = name
 		}
 	}
+	if err := g.stores.Apply(cfg); err != nil {
+		return err
+	}
 	if err := g.caches.Apply(cfg, byName); err != nil {
 		return err
 	}
@@ -220,7 +226,7 @@ func (g *Gateway) spec(name string, cfg *config.Config, entries []registry.Entry
 		g.log.Warn("some run-time node changes do not apply to the config", "chain", name, "err", err)
 	}
 	for gn, members := range groups {
-		if len(members) == 0 {
+		if len(members) == 0 && !(cc.Groups[gn] != nil && cc.Groups[gn].Store && cc.Store.Reads()) {
 			return fleet.Spec{}, fmt.Errorf("chain %s: group %s would have no nodes", name, gn)
 		}
 	}
@@ -435,6 +441,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.wg.Wait()
 	g.caches.Stop()
+	g.stores.Stop()
 	for _, c := range g.Chains() {
 		c.Stop()
 	}

@@ -38,6 +38,9 @@ func cacheStatus(s string) string {
 
 // run executes one call, through the chain's cache when it has one.
 func (p *Pipeline) run(ctx context.Context, c *fleet.Chain, g *fleet.Group, class schedule.Class, req *jsonrpc.Request, body []byte, rec *relay.Record) execute.Answer {
+	if ans, ok := p.fromStore(ctx, c, g, class, req, rec); ok {
+		return ans
+	}
 	var cc *cache.Chain
 	if p.cache != nil {
 		cc = p.cache.For(c.Name)

@@ -24,13 +24,14 @@ type batchHits struct {
 	derived []bool
 }
 
-// batchHits looks the batch's elements up; nil when the chain has no cache.
+// batchHits looks the batch's elements up in the chain's store, then its
+// cache; nil when the chain has neither.
 func (p *Pipeline) batchHits(ctx context.Context, c *fleet.Chain, items []execute.Item) *batchHits {
-	if p.cache == nil {
-		return nil
+	var cc *cache.Chain
+	if p.cache != nil {
+		cc = p.cache.For(c.Name)
 	}
-	cc := p.cache.For(c.Name)
-	if cc == nil {
+	if sc := p.stores.For(c.Name); cc == nil && (sc == nil || sc.Reader == nil) {
 		return nil
 	}
 	h := &batchHits{cc: cc, answers: make([][]byte, len(items))}
@@ -39,7 +40,13 @@ func (p *Pipeline) batchHits(ctx context.Context, c *fleet.Chain, items []execut
 		var l cache.Lookup
 		ok := false
 		if it.Group != nil && it.Req.IsCall() && !c.IsWrite(it.Req.Method) {
-			l, ok = cache.Derive(c.Name, it.Req.Method, it.Req.Params)
+			if a, hit := p.storeAnswer(ctx, c, it.Req); hit {
+				h.answers[i] = a
+				continue
+			}
+			if cc != nil {
+				l, ok = cache.Derive(c.Name, it.Req.Method, it.Req.Params)
+			}
 			if ok {
 				if t, hit := cc.Get(ctx, &l, it.Req.Method); hit {
 					h.answers[i] = t.Append(nil, idOrNull(it.Req.ID))

@@ -29,6 +29,7 @@ import (
 	"github.com/rpcgate/rpcgate/internal/relay"
 	"github.com/rpcgate/rpcgate/internal/route"
 	"github.com/rpcgate/rpcgate/internal/session"
+	"github.com/rpcgate/rpcgate/internal/store"
 	"github.com/rpcgate/rpcgate/internal/telemetry"
 	"github.com/rpcgate/rpcgate/internal/tenant"
 )
@@ -48,6 +49,8 @@ type Options struct {
 	Sessions *session.Sessions
 	// Cache holds the chains' response caches; nil: no chain caches.
 	Cache *cache.Set
+	// Stores holds the chains' stores (store.go); nil: none.
+	Stores *store.Set
 }
 
 // Pipeline runs requests. It is safe for concurrent use.
@@ -60,11 +63,12 @@ type Pipeline struct {
 	sessions  *session.Sessions
 	cache     *cache.Set
 	local     atomic.Pointer[Local]
+	stores    *store.Set
 }
 
 // New returns a pipeline and registers its collectors.
 func New(o Options) *Pipeline {
-	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, sessions: o.Sessions, cache: o.Cache,
+	p := &Pipeline{exec: o.Exec, tenancy: o.Tenancy, metrics: o.Metrics, sessions: o.Sessions, cache: o.Cache, stores: o.Stores,
 		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_rpc_errors_total",
 			Help: "Calls a node answered with a JSON-RPC error object (also counted as outcome=\"rpc_error\" in rpcgate_requests_total), " +
 				"by chain, group, method and error class (execution, invalid_params, method_not_found, not_yet, capacity, server, other)."},
