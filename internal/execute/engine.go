@@ -304,6 +304,12 @@ type inflight struct {
 func (fl *flight) launch(ctx context.Context, n *node.Node, call node.Call, a relay.Attempt, slot int) {
 	f := &inflight{n: n, a: a, slot: slot}
 	call.Abandon = &f.abandon
+	// The attempt may outlive the request: an abandoned exchange runs on
+	// until its own deadline (fasthttp cannot cut it short), while the
+	// client's body buffer goes back to the listener's pool as soon as the
+	// request is answered and is reused for the next request on that
+	// connection. The goroutine sends a copy it owns.
+	call.Body = append([]byte(nil), call.Body...)
 	fl.live = append(fl.live, f)
 	go func() {
 		resp, err := n.Send(ctx, &call)

@@ -313,3 +313,50 @@ func TestBatchNotificationNotResent(t *testing.T) {
 		t.Fatalf("b got %q: the notification was resent", b.bodies)
 	}
 }
+
+// Regression (found by the race detector in e2e): an attempt running in
+// its own goroutine sent the client's body buffer, which the listener
+// reuses for the next request as soon as this one is answered. An
+// abandoned attempt must send bytes it owns: here the caller overwrites
+// its body the moment Single returns, and every body a node received must
+// still be the original call.
+func TestAbandonedAttemptOwnsItsBody(t *testing.T) {
+	t.Parallel()
+	a, b := startNode(t), startNode(t)
+	const orig = `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x00","latest"]}`
+	var mu sync.Mutex
+	var bad []string
+	check := func(body []byte) {
+		if string(body) != orig {
+			mu.Lock()
+			bad = append(bad, string(body))
+			mu.Unlock()
+		}
+	}
+	a.set(func(w http.ResponseWriter, body []byte) bool { check(body); return false })
+	b.set(func(w http.ResponseWriter, body []byte) bool { check(body); return false })
+	c := testChain(t, a, b, "")
+	e := New(nil)
+	e.Strategy = Hedge{Delay: time.Microsecond}
+	for i := 0; i < 200; i++ {
+		buf := []byte(orig)
+		reqs, _, derr := jsonrpc.Decode(buf, 1)
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		rec := relay.Get()
+		ans := e.Single(context.Background(), c, c.Group("eth_getBalance"), 0, &reqs[0], buf, rec)
+		ans.Release()
+		relay.Put(rec)
+		for k := range buf { // the listener reuses the buffer
+			buf[k] = 'X'
+		}
+	}
+	waitFor(t, "every call to reach a node", func() bool { return a.count()+b.count() >= 200 })
+	time.Sleep(50 * time.Millisecond) // let abandoned exchanges land
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bad) != 0 {
+		t.Fatalf("%d node(s) received a body overwritten after the call was answered, e.g. %q", len(bad), bad[0])
+	}
+}
