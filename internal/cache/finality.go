@@ -210,7 +210,7 @@ func (f *Finality) recheck(ctx context.Context, n *node.Node, head uint64, timeo
 	body = append(body, ']')
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := n.Send(ctx, &node.Call{Class: schedule.High, Deadline: time.Now().Add(timeout), Body: body, NoQueue: true}) // background: never queues behind clients
+	resp, err := n.Send(ctx, &node.Call{Class: schedule.High, Deadline: time.Now().Add(timeout), Body: body, Background: true}) // background: never queues behind clients
 	if err != nil {
 		return
 	}
@@ -270,7 +270,7 @@ func (f *Finality) prune() {
 func probe(ctx context.Context, n *node.Node, timeout time.Duration) (report, bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := n.Send(ctx, &node.Call{Class: schedule.High, Deadline: time.Now().Add(timeout), Body: probeFinality, NoQueue: true})
+	resp, err := n.Send(ctx, &node.Call{Class: schedule.High, Deadline: time.Now().Add(timeout), Body: probeFinality, Background: true})
 	if err != nil {
 		return report{}, false
 	}

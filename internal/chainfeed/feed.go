@@ -309,7 +309,7 @@ func (f *Feed) call(ctx context.Context, n *node.Node, body []byte) ([]byte, err
 	// The gateway's own background read takes a free worker slot or none:
 	// it never queues behind (or in the queue depth of) client traffic;
 	// the next poll tries again, and sync tries the other nodes first.
-	resp, err := n.Send(cctx, &node.Call{Class: schedule.High, Deadline: deadline, Body: body, NoQueue: true})
+	resp, err := n.Send(cctx, &node.Call{Class: schedule.High, Deadline: deadline, Body: body, Background: true})
 	if err != nil {
 		return nil, err
 	}

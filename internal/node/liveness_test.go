@@ -141,3 +141,23 @@ func TestCanceledCallerNotCounted(t *testing.T) {
 		t.Fatalf("node state %s after canceled calls, want ok", n.State())
 	}
 }
+
+// The gateway's own background reads (head following, finality polls) are
+// not client traffic: like health probes they are not counted in the
+// node's request counter, which tests and dashboards read as client
+// attempts (TestWriteRetriedWhenNeverSent counted one too many).
+func TestBackgroundCallNotCounted(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t, nil, nil)
+	n := admitted(t, srv.URL, Options{})
+	before := n.Requests()
+	resp, err := n.Send(context.Background(), &Call{Deadline: time.Now().Add(time.Second), Background: true,
+		Body: []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Release()
+	if got := n.Requests() - before; got != 0 {
+		t.Fatalf("a background read counted %d node requests, want 0", got)
+	}
+}

@@ -99,6 +99,11 @@ type Call struct {
 	// otherwise the call fails at once with KindQueueFull, nothing sent,
 	// and nothing is counted as shed.
 	NoQueue bool
+	// Background marks the gateway's own read (head following, finality
+	// polls): like a health probe it is not client traffic, so it is not
+	// counted in the node's request and error counters and does not judge
+	// the node (the health checker does). It implies NoQueue.
+	Background bool
 }
 
 // Do sends one JSON-RPC body (a call or a batch) to the node, waiting for a
@@ -131,7 +136,7 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 			wait = d
 		}
 	}
-	if c.NoQueue {
+	if c.NoQueue || c.Background {
 		if !n.slots.TryAcquire(c.Class) {
 			return nil, &Error{Node: n.name, Kind: KindQueueFull, Cause: errNoFreeSlot}
 		}
@@ -149,7 +154,9 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 		return nil, &Error{Node: n.name, Kind: KindCanceled}
 	}
 	n.inflight.Add(1)
-	n.requests.Add(1)
+	if !c.Background {
+		n.requests.Add(1)
+	}
 	start := time.Now()
 	deadline, perAttempt := c.Deadline, false
 	if c.Timeout > 0 {
@@ -166,6 +173,9 @@ func (n *Node) Send(ctx context.Context, c *Call) (*Response, error) {
 	}
 	n.inflight.Add(-1)
 	n.slots.Release()
+	if c.Background {
+		return resp, err
+	}
 	now := time.Now()
 	d := now.Sub(start)
 	if err != nil {
