@@ -128,7 +128,11 @@ func TestSummariesNATSDelivery(t *testing.T) {
 	f := StartFleet(t, "a", "b")
 	ps := StartProxies(t, f)
 	srv := natstest.Start(t)
-	cfg := WriteConfigFile(t, ps, GatewayOpts{}, summariesYAML(natsSink(srv.URL()), t.TempDir(), 4096, 256))
+	// Hedging off: the test matches every recorded attempt to a call its
+	// proxy saw, and a hedge may be recorded yet never sent (no free slot,
+	// or its twin answered first).
+	opts := GatewayOpts{Groups: map[string]GroupSpec{"default": {Nodes: []string{"a", "b"}, Extra: "        hedge: {off: true}\n"}}}
+	cfg := WriteConfigFile(t, ps, opts, summariesYAML(natsSink(srv.URL()), t.TempDir(), 4096, 256))
 	g := cfg.Start(t)
 	if failed := relays(t, g.URL, "d-", 0, 1000); failed != 0 {
 		t.Fatalf("%d of 1000 requests failed", failed)
