@@ -22,6 +22,7 @@ type Metrics struct {
 	Lag         *prometheus.GaugeVec   // chain
 	Rows        *prometheus.GaugeVec   // chain, table
 	Leader      *prometheus.GaugeVec   // chain
+	Written     *prometheus.CounterVec // chain
 }
 
 // NewMetrics registers the store's collectors on reg.
@@ -40,7 +41,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.Leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rpcgate_store_writer_leader",
 		Help: "1 while this process's store writer holds the store's advisory lock (the one writer that writes), else 0."}, []string{"chain"})
-	reg.MustRegister(m.Served, m.FellThrough, m.Highest, m.Lag, m.Rows, m.Leader)
+	m.Written = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rpcgate_store_blocks_written_total",
+		Help: "Blocks this process's store writer wrote into the chain store (0 in a process that never held the lock)."}, []string{"chain"})
+	reg.MustRegister(m.Served, m.FellThrough, m.Highest, m.Lag, m.Rows, m.Leader, m.Written)
 	return m
 }
 
@@ -126,6 +129,8 @@ func (s *Set) Apply(cfg *config.Config) error {
 			w := &Writer{Store: st, Source: &Source{URL: src}, Depth: *cc.FinalityDepth, Log: s.log.With("chain", name, "role", "store-writer"),
 				Lag: s.m.Lag.WithLabelValues(name), LeaderGauge: s.m.Leader.WithLabelValues(name)}
 			s.m.Leader.WithLabelValues(name).Set(0)
+			written := s.m.Written.WithLabelValues(name)
+			w.OnWrite = func(uint64) { written.Inc() }
 			r.c.Writer = w
 			r.wg.Go(func() { w.Run(ctx) })
 		}

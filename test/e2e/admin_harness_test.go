@@ -39,6 +39,11 @@ type ConfigFile struct {
 	Path  string
 	Token string
 	Text  string // what was last written
+	// ReadyPath, when set (e.g. "/healthz"), makes Start wait for a GET of
+	// that path on the public listener to answer 200 instead of for
+	// eth_chainId: for a gateway started with no reachable node. Empty
+	// (every other test) keeps the eth_chainId check.
+	ReadyPath string
 }
 
 // WriteConfigFile renders the config StartGateway would for proxies and
@@ -81,7 +86,8 @@ func (c *ConfigFile) StateFile() string {
 }
 
 // Start runs a new gateway process on the file with fresh listener ports
-// and waits until it answers eth_chainId; it is stopped at cleanup.
+// and waits until it answers eth_chainId (or, with ReadyPath set, until
+// GET ReadyPath answers 200); it is stopped at cleanup.
 func (c *ConfigFile) Start(t testing.TB) *Gateway {
 	t.Helper()
 	if gatewayBuildErr != nil {
@@ -131,7 +137,12 @@ func (c *ConfigFile) launch(t testing.TB) (*Gateway, bool, string) {
 		if g.exited() {
 			return g, false, fmt.Sprintf("rpcgate exited (%v) before it was ready\nconfig:\n%s\noutput:\n%s", g.err, g.Config, g.out.String())
 		}
-		status, _, _ := g.post(context.Background(), "/eth", rpcBody("eth_chainId"))
+		var status int
+		if c.ReadyPath != "" {
+			status = getStatus(g.Base + c.ReadyPath)
+		} else {
+			status, _, _ = g.post(context.Background(), "/eth", rpcBody("eth_chainId"))
+		}
 		if status == http.StatusOK {
 			return g, true, ""
 		}
@@ -415,3 +426,20 @@ func registryYAML(addr, prefix string) string {
 
 // isRefused reports a dial that found no listener.
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// getStatus is the status of a GET of url (0 on a transport error).
+func getStatus(url string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -42,7 +42,9 @@ func metricOf(t testing.TB, g *Gateway, name string, labels map[string]string) f
 }
 
 // TestFollowersTwoWritersOneWrites: two gateways with role writer start at
-// once on the same store; exactly one holds the advisory lock and writes.
+// once on the same store; exactly one holds the advisory lock and writes
+// (each process's rpcgate_store_blocks_written_total: one counts every
+// stored block, the other 0).
 // Killed, its lock dies with its session and the other takes over; the
 // store stays continuous (no block missing or doubled).
 func TestFollowersTwoWritersOneWrites(t *testing.T) {
@@ -72,6 +74,27 @@ func TestFollowersTwoWritersOneWrites(t *testing.T) {
 	if v := metricOf(t, other, "rpcgate_store_writer_leader", leader); v != 0 {
 		t.Fatalf("both writers lead")
 	}
+	// Exactly one writes: each process counts the blocks it wrote itself.
+	// Over the whole window so far the leader wrote every stored block and
+	// the other wrote none (the counter is cumulative, so a single write by
+	// the other at any point would show here).
+	wrote := func(g *Gateway) float64 {
+		v, ok := g.Metric(t, "rpcgate_store_blocks_written_total", leader)
+		if !ok {
+			t.Fatalf("rpcgate_store_blocks_written_total{chain=eth} absent")
+		}
+		return v
+	}
+	// (The leader counts a block just after its commit, so its count may
+	// trail the table by a moment; the other's must be 0 throughout.)
+	stored := pgCount(t, schema, `SELECT count(*) FROM blocks`)
+	eventually(t, 10*time.Second, "the leader counts every stored block, the other none", func() (bool, string) {
+		leadWrote, otherWrote := wrote(lead), wrote(other)
+		if otherWrote != 0 {
+			t.Fatalf("blocks written: leader %v, other %v: both writers wrote", leadWrote, otherWrote)
+		}
+		return int64(leadWrote) == stored, fmt.Sprintf("leader wrote %v, other %v, store holds %d", leadWrote, otherWrote, stored)
+	})
 	_ = lead.cmd.Process.Kill()
 	<-lead.done
 	f.Mine(15)
@@ -85,6 +108,11 @@ func TestFollowersTwoWritersOneWrites(t *testing.T) {
 	if lo != 0 || hi != int64(head-2) {
 		t.Fatalf("store holds %d..%d, want 0..%d", lo, hi, head-2)
 	}
+	// The survivor wrote exactly the blocks added after the leader died.
+	eventually(t, 10*time.Second, "the survivor counts the blocks added after the leader died", func() (bool, string) {
+		got, want := wrote(other), float64(hi+1-stored)
+		return got == want && got > 0, fmt.Sprintf("survivor wrote %v, want %v", got, want)
+	})
 }
 
 var (

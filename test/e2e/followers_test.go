@@ -224,7 +224,8 @@ func logFilters(top uint64) []string {
 
 // TestFollowersStoreServesSavedReadsByteForByte: 500 blocks are backfilled
 // into the store with `rpcgate store backfill`; every anvil is then
-// stopped, and a fresh gateway with only the store answers every saved
+// stopped, and only then a fresh gateway (role reader, its config naming
+// the dead node) is started; with only the store it answers every saved
 // read — blocks, transactions, receipts, counts, eth_getLogs with every
 // kind of filter — byte for byte as the node did.
 func TestFollowersStoreServesSavedReadsByteForByte(t *testing.T) {
@@ -256,12 +257,18 @@ func TestFollowersStoreServesSavedReadsByteForByte(t *testing.T) {
 	}
 
 	reads := saveReads(t, a.URL, top)
-	// The replica is started while the node still answers eth_chainId (the
-	// harness's readiness check), and has served nothing before the node
-	// is gone.
-	cf.Rewrite(t, map[string]*Proxy{"a": p}, GatewayOpts{ChainExtra: storeExtra(pgURL, schema, "reader")}, "")
-	g := cf.Start(t)
+	// Every anvil is stopped (and the proxy in front of it closed) before
+	// the replica exists: a fresh reader whose config names only the dead
+	// node. It cannot answer eth_chainId from a node, so the harness waits
+	// for /healthz on its public listener instead.
 	f.Kill("a")
+	p.Close()
+	if _, err := a.Call(context.Background(), "eth_chainId"); err == nil {
+		t.Fatalf("anvil a still answers after Kill")
+	}
+	cf.Rewrite(t, map[string]*Proxy{"a": p}, GatewayOpts{ChainExtra: storeExtra(pgURL, schema, "reader")}, "")
+	cf.ReadyPath = "/healthz"
+	g := cf.Start(t)
 	bad := 0
 	for _, r := range reads {
 		got, _ := gw(t, g, r.body)
