@@ -105,7 +105,10 @@ func TestOrchestratorEthstats(t *testing.T) {
 	cfg := WriteConfigFile(t, map[string]*Proxy{"ref": ref}, GatewayOpts{}, orchestratorYAML(orch, chainExtra))
 	g := cfg.Start(t)
 
-	eventually(t, 60*time.Second, "gethdev to join through ethstats", func() (bool, string) {
+	// Bounds on waits, not on speed: geth's reporter retries every 10 s,
+	// and under the race detector with the whole suite running a report
+	// and its verification can take well over a minute.
+	eventually(t, 3*time.Minute, "gethdev to join through ethstats", func() (bool, string) {
 		nodes, raw := g.AdminNodes(t)
 		return nodes["gethdev"].Source == "orchestrator", raw
 	})
@@ -113,7 +116,7 @@ func TestOrchestratorEthstats(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		g0.beacon.Commit()
 	}
-	eventually(t, 60*time.Second, "ethstats reports of head 4 from gethdev and ref", func() (bool, string) {
+	eventually(t, 3*time.Minute, "ethstats reports of head 4 from gethdev and ref", func() (bool, string) {
 		v, raw := g.Orchestrator(t)
 		var member bool
 		for _, m := range v.Members {
@@ -127,7 +130,7 @@ func TestOrchestratorEthstats(t *testing.T) {
 			t.Errorf("gethdev's client version is not shown: %s", raw)
 		}
 	}
-	eventually(t, 60*time.Second, "the wrong secret to be refused", func() (bool, string) {
+	eventually(t, 3*time.Minute, "the wrong secret to be refused", func() (bool, string) {
 		v, raw := g.Orchestrator(t)
 		check, _, ok := v.refusalOf("intruder")
 		return ok && check == "token", raw
@@ -137,7 +140,7 @@ func TestOrchestratorEthstats(t *testing.T) {
 	}
 	// The joined node serves reads.
 	load := StartLoad(t, g.URL, 4, balanceRead)
-	eventually(t, 60*time.Second, "reads to reach gethdev", func() (bool, string) {
+	eventually(t, 3*time.Minute, "reads to reach gethdev", func() (bool, string) {
 		return proxy.Count("eth_getBalance") > 0, fmt.Sprintf("gethdev %d, ref %d", proxy.Count("eth_getBalance"), ref.Count("eth_getBalance"))
 	})
 	load.Stop()
