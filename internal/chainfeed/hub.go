@@ -91,6 +91,9 @@ func (h *Hub) Stop() {
 		r.cancel()
 	}
 	h.feeds = map[string]*running{}
+	// A Sync after Stop (a registry change arriving during shutdown) must
+	// start nothing: a WaitGroup must not be added to while Wait runs.
+	h.ctx = nil
 	h.mu.Unlock()
 	h.wg.Wait()
 }
