@@ -42,7 +42,12 @@ func rywStale(t *testing.T, extra string) int {
 			t.Fatal(err)
 		}
 	}
-	g := WriteConfigFile(t, StartProxies(t, f), GatewayOpts{}, extra).Start(t)
+	// Long attempt timeouts: a read pinned to the write's node moves on to
+	// the whole group after an attempt timeout (availability first), and
+	// under the race detector with the whole suite running a 500 ms timeout
+	// fired now and then; this test is about the pin, not about timeouts.
+	opts := GatewayOpts{ChainExtra: "    attempt_timeout: {min: 4s, max: 5s}\n"}
+	g := WriteConfigFile(t, StartProxies(t, f), opts, extra).Start(t)
 	tx := signTx(t, dial(t, f.Node("a").URL), common.HexToAddress("0x00000000000000000000000000000000000000aa"), big.NewInt(1), nil)
 	var hash string
 	if err := gatewayCall(g, &hash, "eth_sendRawTransaction", hexBytes(rawTx(t, tx))); err != nil || hash != tx.Hash().Hex() {
